@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Stops everything ./scripts/up.sh started (service replicas, then the infrastructure). Keeps the data.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+"$ROOT/scripts/replicas.sh" stop
+"$ROOT/scripts/infra.sh" stop
+log "stopped"

@@ -1,0 +1,87 @@
+// createApp(deps): middleware order, routes, the one error handler. Never listens.
+import express, { type NextFunction, type Request, type Response } from "express";
+import helmet from "helmet";
+import { pinoHttp } from "pino-http";
+import { AuthError } from "./auth/errors.js";
+import type { AccountDeps } from "./auth/accounts.js";
+import type { LoginDeps } from "./auth/login.js";
+import type { SessionService } from "./auth/sessions.js";
+import type { Config } from "./config.js";
+import { HttpError, sendError } from "./http/errors.js";
+import { requestIdOf } from "./http/request-id.js";
+import { healthRoutes } from "./http/routes/health.js";
+import { sessionRoutes } from "./http/routes/sessions.js";
+import { userRoutes } from "./http/routes/users.js";
+import type { Logger } from "./observability/logger.js";
+import type { Readiness } from "./readiness.js";
+
+export interface AppDeps {
+  config: Pick<Config, "http" | "auth">;
+  logger: Logger;
+  readiness: Readiness;
+  sessions: SessionService;
+  login: LoginDeps;
+  accounts: AccountDeps;
+  /** Extra middleware run first (metrics). */
+  before?: express.RequestHandler[];
+}
+
+export function createApp(deps: AppDeps): express.Express {
+  const { http } = deps.config;
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("trust proxy", http.trustedProxies.length > 0 ? http.trustedProxies : false);
+
+  app.use(
+    pinoHttp({
+      logger: deps.logger,
+      genReqId: (req, res) => {
+        const id = requestIdOf(req);
+        res.setHeader("x-request-id", id);
+        return id;
+      },
+      serializers: {
+        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, path: req.url.split("?")[0] }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? "error" : "info"),
+      autoLogging: { ignore: (req) => req.url === "/healthz" || req.url === "/readyz" },
+    }),
+  );
+  for (const mw of deps.before ?? []) app.use(mw);
+  app.use(helmet());
+  app.use((_req, res, next) => {
+    // While draining, close keep-alive connections after each response so clients move to other replicas.
+    if (deps.readiness.isDraining) res.setHeader("Connection", "close");
+    next();
+  });
+  app.use(express.json({ limit: "16kb" }));
+
+  app.use(healthRoutes(deps.readiness));
+  app.use(sessionRoutes(deps.sessions, deps.login, http));
+  app.use(userRoutes(deps.sessions, deps.accounts, { ...http, registration: deps.config.auth.registration }));
+
+  app.use((_req: Request, res: Response) => sendError(res, "not_found", "no such route"));
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    if (res.headersSent) {
+      req.log.error({ err }, "error after response started");
+      res.end();
+      return;
+    }
+    if (err instanceof HttpError) return sendError(res, err.code, err.message, err.retryAfterS);
+    if (err instanceof AuthError) {
+      if (err.code === "unavailable") req.log.warn({ err: err.cause ?? err }, "dependency unavailable");
+      return sendError(res, err.code, err.message, err.retryAfterS);
+    }
+    const type = (err as { type?: unknown } | null)?.type;
+    if (type === "entity.parse.failed") return sendError(res, "invalid_json", "request body is not valid JSON");
+    if (type === "entity.too.large") return sendError(res, "payload_too_large", "request body is over 16 KiB");
+    const status = (err as { status?: unknown } | null)?.status;
+    if (typeof status === "number" && status >= 400 && status < 500) {
+      return sendError(res, "invalid_request", "the request body could not be read");
+    }
+    req.log.error({ err }, "unhandled error");
+    sendError(res, "internal", "internal error");
+  });
+  return app;
+}

@@ -1,0 +1,93 @@
+// The composition root: builds every client, store and pool once and returns them with close().
+import type { Redis } from "ioredis";
+import { createDatabase, type Database } from "./adapters/postgres/database.js";
+import { BatchedAuditLog } from "./adapters/postgres/audit-log.js";
+import { PrismaUserStore } from "./adapters/postgres/user-store.js";
+import { WorkerPasswordHasher } from "./adapters/hashing/password-hasher.js";
+import { RedisLoginThrottle } from "./adapters/redis/login-throttle.js";
+import { connectInBackground, createRedis } from "./adapters/redis/client.js";
+import { RedisSessionStore } from "./adapters/redis/session-store.js";
+import type { AccountDeps } from "./auth/accounts.js";
+import type { LoginDeps } from "./auth/login.js";
+import { SessionService } from "./auth/sessions.js";
+import type { Config } from "./config.js";
+import type { Logger } from "./observability/logger.js";
+import { Readiness } from "./readiness.js";
+import { randomBytes } from "node:crypto";
+
+export interface Dependencies {
+  redis: Redis;
+  db: Database;
+  hasher: WorkerPasswordHasher;
+  audit: BatchedAuditLog;
+  sessions: SessionService;
+  login: LoginDeps;
+  accounts: AccountDeps;
+  readiness: Readiness;
+  close(): Promise<void>;
+}
+
+export async function createDependencies(config: Config, logger: Logger): Promise<Dependencies> {
+  const redis = createRedis(config.redis, "auth-cluster", {
+    onError: (err) => logger.warn({ err: { message: err.message } }, "redis error"),
+    onFailover: () => logger.warn("redis master changed"),
+  });
+  connectInBackground(redis, (err) => logger.warn({ err }, "redis not reachable yet"));
+
+  const db = createDatabase(config.db, (err) => logger.warn({ err: { message: err.message } }, "database pool error"));
+  const hasher = new WorkerPasswordHasher({
+    cost: config.hashing.cost,
+    poolSize: config.hashing.poolSize,
+    queueMax: config.hashing.queueMax,
+    queueMaxWaitMs: config.hashing.queueMaxWaitMs,
+  });
+  const sessionStore = new RedisSessionStore(redis, {
+    replicas: config.sessions.waitReplicas,
+    timeoutMs: config.sessions.waitTimeoutMs,
+    onTimeout: config.sessions.waitOnTimeout,
+    onShortfall: (acked) => logger.warn({ acked, wanted: config.sessions.waitReplicas }, "session write not acknowledged by replicas in time"),
+  });
+  const sessions = new SessionService(sessionStore, config.sessions, { now: Date.now });
+  const users = new PrismaUserStore(db.prisma);
+  const audit = new BatchedAuditLog(db.prisma, {
+    ...config.audit,
+    onError: (err, events) => logger.error({ err, events }, "audit write failed; login events lost"),
+    onDropped: (events) => logger.error({ events }, "audit queue full; oldest login events dropped"),
+  });
+  // Hashed once at start with the current cost, so an unknown user costs exactly what a known one does.
+  const dummyHash = await hasher.hash(randomBytes(16).toString("base64url"));
+  const login: LoginDeps = {
+    users,
+    hasher,
+    throttle: new RedisLoginThrottle(redis, config.limits),
+    sessions,
+    audit,
+    dummyHash,
+    onBackgroundError: (what, err) => logger.warn({ err }, `${what} failed`),
+  };
+  const accounts: AccountDeps = { users, hasher, sessions, passwordMinLength: config.auth.passwordMinLength };
+  const readiness = new Readiness(
+    {
+      redis: async () => {
+        await redis.ping();
+      },
+      database: () => db.ping(),
+    },
+    config.http.readinessCacheMs,
+  );
+
+  return {
+    redis,
+    db,
+    hasher,
+    audit,
+    sessions,
+    login,
+    accounts,
+    readiness,
+    async close() {
+      await audit.flush();
+      await Promise.allSettled([redis.quit(), db.close(), hasher.close()]);
+    },
+  };
+}

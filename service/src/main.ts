@@ -1,0 +1,58 @@
+// loadConfig → createDependencies → createApp → listen; graceful drain on SIGTERM/SIGINT.
+import http from "node:http";
+import { once } from "node:events";
+import { createApp } from "./app.js";
+import { ConfigError, loadConfig, type Config } from "./config.js";
+import { createDependencies } from "./dependencies.js";
+import { createLogger } from "./observability/logger.js";
+
+function configOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
+async function main(): Promise<void> {
+  const config = configOrExit();
+  const logger = createLogger(config.logLevel);
+  const deps = await createDependencies(config, logger);
+  const app = createApp({ ...deps, config, logger });
+  const server = http.createServer(app);
+  server.keepAliveTimeout = 65_000; // longer than common load-balancer idle timeouts
+  server.listen(config.http.port, config.http.host);
+  await once(server, "listening");
+  logger.info({ port: config.http.port, hashPool: config.hashing.poolSize }, "listening");
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "draining");
+    deps.readiness.startDraining();
+    await new Promise((r) => setTimeout(r, config.http.shutdownDelayMs));
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    const grace = setTimeout(() => {
+      logger.warn("grace period over; closing remaining connections");
+      server.closeAllConnections();
+    }, config.http.shutdownGraceMs);
+    await closed;
+    clearTimeout(grace);
+    await deps.close();
+    logger.info("stopped");
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`fatal: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

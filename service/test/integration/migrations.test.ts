@@ -1,0 +1,56 @@
+// Migrations apply in order, once each, recorded in Prisma's table; the Prisma client works through PgBouncer.
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import path from "node:path";
+import pg from "pg";
+import { afterAll, describe, expect, it } from "vitest";
+import { ROOT, STATE, infraEnv } from "../support/env.js";
+import { startStack, uniqueName } from "../support/stack.js";
+
+const superuser = (sql: string) =>
+  execFileSync("runuser", ["-u", "postgres", "--", "psql", "-h", path.join(STATE, "postgres/run"), "-p", "55432", "-U", "postgres", "-qtAc", sql], {
+    encoding: "utf8",
+  });
+
+describe("migrations", () => {
+  const db = `auth_mig_${randomBytes(4).toString("hex")}`;
+  const url = infraEnv().DIRECT_DATABASE_URL!.replace(/\/auth$/, `/${db}`);
+  afterAll(() => {
+    superuser(`DROP DATABASE IF EXISTS ${db}`);
+  });
+
+  const migrate = () =>
+    execFileSync(path.join(ROOT, "scripts/migrate.sh"), { env: { ...process.env, DIRECT_DATABASE_URL: url, MIGRATE_WITH: "" }, encoding: "utf8", stdio: "pipe" });
+
+  it("applies every migration once, and a second run is a no-op", async () => {
+    superuser(`CREATE DATABASE ${db} OWNER auth`);
+    execFileSync(path.join(ROOT, "scripts/migrate.sh"), { env: { ...process.env, DIRECT_DATABASE_URL: url } });
+    migrate();
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      const tables = await client.query<{ t: string }>("SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public' ORDER BY 1");
+      expect(tables.rows.map((r) => r.t)).toEqual(["_prisma_migrations", "login_events", "users"]);
+      const applied = await client.query("SELECT migration_name, checksum, finished_at FROM _prisma_migrations");
+      expect(applied.rowCount).toBe(1);
+      expect(applied.rows[0].finished_at).not.toBeNull();
+      expect(applied.rows[0].checksum).toMatch(/^[0-9a-f]{64}$/);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it("writes and reads a User with the Prisma client through PgBouncer", async () => {
+    const stack = await startStack();
+    try {
+      expect(stack.config.db.url).toContain(":56432/");
+      const username = uniqueName("prisma");
+      const created = await stack.deps.db.prisma.user.create({ data: { username, passwordHash: "x", roles: ["a", "b"] } });
+      const found = await stack.deps.db.prisma.user.findUnique({ where: { username } });
+      expect(found).toMatchObject({ id: created.id, username, roles: ["a", "b"], disabled: false });
+      await stack.deps.db.prisma.user.delete({ where: { id: created.id } });
+    } finally {
+      await stack.close();
+    }
+  });
+});

@@ -1,0 +1,76 @@
+// After a Sentinel failover the service's own Redis client writes to the new master, without a restart.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { STATE } from "../support/env.js";
+import { componentOnPort, currentMaster, direct, redisHealthy, sentinel, waitFor } from "../support/infra.js";
+import { startStack, type Stack } from "../support/stack.js";
+
+describe("Redis through Sentinel", () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    await redisHealthy();
+    stack = await startStack();
+  });
+  afterAll(async () => {
+    await redisHealthy();
+    await stack?.close();
+  });
+
+  it("lands writes on the new master after SENTINEL FAILOVER", async () => {
+    const before = await currentMaster();
+    const s = sentinel();
+    await s.call("SENTINEL", "FAILOVER", "auth-master");
+    s.disconnect();
+    const after = await waitFor("a new master", async () => {
+      const port = await currentMaster();
+      return port !== before ? port : undefined;
+    }, 30_000);
+    // Sentinel names the new master before it has demoted the old one; a write in that gap lands on the old
+    // master and is lost when it resyncs (Redis replication is asynchronous). Once the old master is a replica,
+    // it answers READONLY and the client must move by itself.
+    await waitFor("the old master demoted", async () => {
+      const old = direct(before);
+      try {
+        return (await old.info("replication")).includes("role:slave");
+      } finally {
+        old.disconnect();
+      }
+    }, 30_000);
+    const key = `test:failover:${Date.now()}`;
+    await waitFor("a write through the service client", async () => (await stack.deps.redis.set(key, "v")) === "OK", 20_000);
+    const newMaster = direct(after);
+    try {
+      expect(await newMaster.get(key)).toBe("v");
+      expect(await newMaster.info("replication")).toContain("role:master");
+    } finally {
+      newMaster.disconnect();
+    }
+  });
+
+  it("fails a command within about 2 s while no master is reachable", async () => {
+    // Point a client at Sentinel for a master name nobody serves: it can never connect.
+    const { createRedis } = await import("../../src/adapters/redis/client.js");
+    const lost = createRedis({ ...stack.config.redis, masterName: "no-such-master" }, "test-lost");
+    lost.connect().catch(() => undefined);
+    const started = Date.now();
+    await expect(lost.get("k")).rejects.toThrow();
+    expect(Date.now() - started).toBeLessThan(2500);
+    lost.disconnect();
+  });
+
+  it("fails a command within the command timeout when the master hangs, instead of waiting", async () => {
+    const port = await currentMaster();
+    const pid = Number(readFileSync(path.join(STATE, "run", `${componentOnPort(port)}.pid`), "utf8").trim());
+    const quick = await startStack({ REDIS_COMMAND_TIMEOUT_MS: "800" });
+    process.kill(pid, "SIGSTOP");
+    try {
+      const started = Date.now();
+      await expect(quick.deps.redis.get("k")).rejects.toThrow(/timed out/i);
+      expect(Date.now() - started).toBeLessThan(1500);
+    } finally {
+      process.kill(pid, "SIGCONT");
+      await quick.close();
+    }
+  });
+});

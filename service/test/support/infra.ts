@@ -1,0 +1,62 @@
+// Control of the real local servers, for fault tests: stop and start components, follow Sentinel.
+import { execFileSync } from "node:child_process";
+import path from "node:path";
+import { Redis } from "ioredis";
+import { ROOT, infraEnv } from "./env.js";
+
+export function infra(command: "start" | "stop" | "kill", ...components: string[]): void {
+  execFileSync(path.join(ROOT, "scripts/infra.sh"), [command, ...components], { stdio: "ignore" });
+}
+
+export const SENTINELS = [56391, 56392, 56393];
+
+export function sentinel(port = SENTINELS[0]!): Redis {
+  return new Redis({ port, host: "127.0.0.1", password: infraEnv().REDIS_SENTINEL_PASSWORD, lazyConnect: true });
+}
+
+/** host:port of the master Sentinel reports now. */
+export async function currentMaster(): Promise<number> {
+  const s = sentinel();
+  try {
+    const [, port] = (await s.call("SENTINEL", "get-master-addr-by-name", "auth-master")) as [string, string];
+    return Number(port);
+  } finally {
+    s.disconnect();
+  }
+}
+
+/** Which infra component name ("redis-master" / "redis-replica") serves on a port. */
+export const componentOnPort = (port: number) => (port === 56379 ? "redis-master" : "redis-replica");
+
+export function direct(port: number): Redis {
+  return new Redis({ port, host: "127.0.0.1", password: infraEnv().REDIS_PASSWORD, lazyConnect: true, maxRetriesPerRequest: 1 });
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined && v !== false) return v;
+    } catch {
+      // keep polling
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Both Redis servers up, one master with a connected replica, and Sentinel agreeing. */
+export async function redisHealthy(): Promise<void> {
+  infra("start", "redis-master", "redis-replica");
+  await waitFor("redis replication healthy", async () => {
+    const port = await currentMaster();
+    const m = direct(port);
+    try {
+      const info = await m.info("replication");
+      return info.includes("role:master") && /connected_slaves:1/.test(info) && /state=online/.test(info);
+    } finally {
+      m.disconnect();
+    }
+  }, 60_000);
+}

@@ -1,0 +1,27 @@
+// The real service wired in-process (real Redis via Sentinel, real Postgres via PgBouncer), for supertest.
+import { randomBytes } from "node:crypto";
+import { createApp } from "../../src/app.js";
+import { loadConfig, type Config } from "../../src/config.js";
+import { createDependencies, type Dependencies } from "../../src/dependencies.js";
+import { createLogger } from "../../src/observability/logger.js";
+import { testEnv } from "./env.js";
+import { waitFor } from "./infra.js";
+
+export interface Stack {
+  config: Config;
+  deps: Dependencies;
+  app: ReturnType<typeof createApp>;
+  close(): Promise<void>;
+}
+
+export async function startStack(overrides: Record<string, string> = {}): Promise<Stack> {
+  const config = loadConfig(testEnv(overrides));
+  const logger = createLogger(config.logLevel);
+  const deps = await createDependencies(config, logger);
+  const app = createApp({ ...deps, config, logger });
+  await waitFor("redis connection", async () => deps.redis.status === "ready", 15_000);
+  return { config, deps, app, close: () => deps.close() };
+}
+
+/** A username no other test uses. */
+export const uniqueName = (prefix = "user") => `${prefix}-${randomBytes(5).toString("hex")}`;

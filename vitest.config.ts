@@ -1,0 +1,13 @@
+import { defineConfig } from "vitest/config";
+
+// Integration tests share one local infrastructure and some of them stop and start its servers, so test
+// files run one at a time.
+export default defineConfig({
+  test: {
+    include: ["service/test/**/*.test.ts"],
+    fileParallelism: false,
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    reporters: ["default"],
+  },
+});
