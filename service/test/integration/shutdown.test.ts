@@ -30,7 +30,7 @@ describe("graceful shutdown", () => {
     svc.proc.kill("SIGTERM");
     const res = await inFlight;
     expect(res.status).toBe(201);
-    expect((await res.json()).token).toEqual(expect.any(String));
+    expect(((await res.json()) as { token: unknown }).token).toEqual(expect.any(String));
     await new Promise((r) => setTimeout(r, 100));
     expect(await connectRefused(svc.url)).toBe(true);
     expect(await svc.exited).toBe(0);

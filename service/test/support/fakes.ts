@@ -61,7 +61,7 @@ export function fakeApp(store = new MemorySessionStore(), readinessChecks: Recor
     users,
     hasher,
     sessions,
-    throttle: { check: unused, recordFailure: unused, recordSuccess: unused } as unknown as LoginDeps["throttle"],
+    throttle: { check: unused, recordFailure: unused, recordSuccess: unused },
     audit: { record: () => {} },
     dummyHash: "",
   };
