@@ -48,11 +48,25 @@ pid_of() {
   if pid_alive "$f" 2>/dev/null; then head -n 1 "$f"; fi
 }
 
+# PostgreSQL refuses to run as root, so the postgres user must be able to reach .state/: grant search
+# (not read) permission on any ancestor directory that denies it.
+ensure_postgres_can_reach() {
+  local p=$1
+  while [ "$p" != / ] && [ -n "$p" ]; do
+    if ! runuser -u postgres -- test -x "$p"; then
+      log "granting search permission on $p to the postgres user"
+      chmod o+x "$p"
+    fi
+    p=$(dirname "$p")
+  done
+}
+
 start_postgres() {
   local dir
   dir=$(pg_dir)
   mkdir -p "$dir/run"
   chown -R postgres:postgres "$dir"
+  ensure_postgres_can_reach "$dir"
   if [ ! -s "$dir/data/PG_VERSION" ]; then
     log "initdb in $dir/data"
     local pwfile="$dir/pw"
@@ -85,6 +99,7 @@ CONF
 start_pgbouncer() {
   local dir="$STATE/pgbouncer"
   mkdir -p "$dir"
+  ensure_postgres_can_reach "$dir"
   cat >"$dir/pgbouncer.ini" <<CONF
 [databases]
 auth = host=127.0.0.1 port=$PG_PORT dbname=auth

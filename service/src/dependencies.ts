@@ -9,6 +9,7 @@ import { connectInBackground, createRedis } from "./adapters/redis/client.js";
 import { RedisSessionStore } from "./adapters/redis/session-store.js";
 import type { AccountDeps } from "./auth/accounts.js";
 import type { LoginDeps } from "./auth/login.js";
+import type { Clock } from "./auth/ports.js";
 import { SessionService } from "./auth/sessions.js";
 import type { Config } from "./config.js";
 import type { Logger } from "./observability/logger.js";
@@ -27,7 +28,11 @@ export interface Dependencies {
   close(): Promise<void>;
 }
 
-export async function createDependencies(config: Config, logger: Logger): Promise<Dependencies> {
+export interface DependencyOptions {
+  clock?: Clock;
+}
+
+export async function createDependencies(config: Config, logger: Logger, options: DependencyOptions = {}): Promise<Dependencies> {
   const redis = createRedis(config.redis, "auth-cluster", {
     onError: (err) => logger.warn({ err: { message: err.message } }, "redis error"),
     onFailover: () => logger.warn("redis master changed"),
@@ -47,7 +52,7 @@ export async function createDependencies(config: Config, logger: Logger): Promis
     onTimeout: config.sessions.waitOnTimeout,
     onShortfall: (acked) => logger.warn({ acked, wanted: config.sessions.waitReplicas }, "session write not acknowledged by replicas in time"),
   });
-  const sessions = new SessionService(sessionStore, config.sessions, { now: Date.now });
+  const sessions = new SessionService(sessionStore, config.sessions, options.clock ?? { now: Date.now });
   const users = new PrismaUserStore(db.prisma);
   const audit = new BatchedAuditLog(db.prisma, {
     ...config.audit,

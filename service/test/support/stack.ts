@@ -2,7 +2,7 @@
 import { randomBytes } from "node:crypto";
 import { createApp } from "../../src/app.js";
 import { loadConfig, type Config } from "../../src/config.js";
-import { createDependencies, type Dependencies } from "../../src/dependencies.js";
+import { createDependencies, type Dependencies, type DependencyOptions } from "../../src/dependencies.js";
 import { createLogger } from "../../src/observability/logger.js";
 import { testEnv } from "./env.js";
 import { waitFor } from "./infra.js";
@@ -14,10 +14,10 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export async function startStack(overrides: Record<string, string> = {}): Promise<Stack> {
+export async function startStack(overrides: Record<string, string> = {}, options: DependencyOptions = {}): Promise<Stack> {
   const config = loadConfig(testEnv(overrides));
   const logger = createLogger(config.logLevel);
-  const deps = await createDependencies(config, logger);
+  const deps = await createDependencies(config, logger, options);
   const app = createApp({ ...deps, config, logger });
   await waitFor("redis connection", async () => deps.redis.status === "ready", 15_000);
   return { config, deps, app, close: () => deps.close() };
@@ -25,3 +25,12 @@ export async function startStack(overrides: Record<string, string> = {}): Promis
 
 /** A username no other test uses. */
 export const uniqueName = (prefix = "user") => `${prefix}-${randomBytes(5).toString("hex")}`;
+
+/** A clock the test moves by hand. */
+export class ManualClock {
+  constructor(public t = Date.now()) {}
+  now = () => this.t;
+  advance(ms: number): void {
+    this.t += ms;
+  }
+}

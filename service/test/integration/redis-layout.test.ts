@@ -1,0 +1,116 @@
+// What Redis holds and what each operation costs there.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RedisSessionStore } from "../../src/adapters/redis/session-store.js";
+import { hashSecret, newSecret, newSessionId } from "../../src/auth/tokens.js";
+import { bearer, login, register, userWithSession, validate } from "../support/api.js";
+import { currentMaster, direct } from "../support/infra.js";
+import { startStack, uniqueName, type Stack } from "../support/stack.js";
+import request from "supertest";
+import { randomUUID } from "node:crypto";
+
+describe("Redis layout", () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ SESSION_MAX_PER_USER: "3" });
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it("holds no token secret: a dump of every key and value after logins contains none", async () => {
+    const tokens: string[] = [];
+    for (let i = 0; i < 3; i++) tokens.push((await userWithSession(stack.app, uniqueName("dump"))).token);
+    const master = direct(await currentMaster());
+    try {
+      const keys = await master.keys("*"); // test-only: the service itself never lists keys
+      let dump = keys.join("\n");
+      for (const key of keys) {
+        const type = await master.type(key);
+        if (type === "hash") dump += JSON.stringify(await master.hgetall(key));
+        else if (type === "zset") dump += JSON.stringify(await master.zrange(key, 0, -1, "WITHSCORES"));
+        else if (type === "string") dump += String(await master.get(key));
+        else if (type === "set") dump += JSON.stringify(await master.smembers(key));
+      }
+      for (const token of tokens) {
+        const secret = token.split(".")[2]!;
+        expect(dump).not.toContain(secret);
+        expect(dump).toContain(hashSecret(secret)); // only its SHA-256 is stored
+      }
+    } finally {
+      master.disconnect();
+    }
+  });
+
+  it("keeps one user's keys in one hash slot", async () => {
+    const { userId } = await userWithSession(stack.app, uniqueName("slot"));
+    const master = direct(await currentMaster());
+    try {
+      const keys = await master.keys(`*${userId}*`);
+      expect(keys.length).toBeGreaterThanOrEqual(2);
+      const tags = new Set(keys.map((k) => /\{([^}]+)\}/.exec(k)?.[1]));
+      expect([...tags]).toEqual([`u:${userId}`]);
+    } finally {
+      master.disconnect();
+    }
+  });
+
+  it("counts active sessions cheaply and exactly", async () => {
+    const before = await stack.deps.sessions.countActive();
+    const a = await userWithSession(stack.app, uniqueName("count"));
+    await userWithSession(stack.app, uniqueName("count"));
+    expect(await stack.deps.sessions.countActive()).toBe(before + 2);
+    await request(stack.app).delete("/v1/session").set(bearer(a.token));
+    expect(await stack.deps.sessions.countActive()).toBe(before + 1);
+  });
+
+  it("sends the same number of Redis commands for login, validate and logout with 10 or 10,000 other sessions", async () => {
+    const filler = new RedisSessionStore(stack.deps.redis, { replicas: 0, timeoutMs: 0, onTimeout: "accept" });
+    const addOthers = async (n: number) => {
+      for (let i = 0; i < n; i += 500) {
+        await Promise.all(
+          Array.from({ length: Math.min(500, n - i) }, () => {
+            const now = Date.now();
+            return filler.create(
+              { id: newSessionId(), userId: randomUUID(), username: "filler", roles: [], secretHash: hashSecret(newSecret()), createdAt: now, expiresAt: now + 3_600_000, ip: "", userAgent: "" },
+              1,
+              3_600_000,
+            );
+          }),
+        );
+      }
+    };
+    const measure = async () => {
+      const name = uniqueName("cost");
+      await register(stack.app, name);
+      const login1 = await commandsDuring(() => login(stack.app, name));
+      const token = (await login(stack.app, name)).body.token as string;
+      const validate1 = await commandsDuring(() => validate(stack.app, token));
+      const logout1 = await commandsDuring(() => request(stack.app).delete("/v1/session").set(bearer(token)));
+      return { login: login1, validate: validate1, logout: logout1 };
+    };
+    await addOthers(10);
+    const small = await measure();
+    await addOthers(9_990);
+    const large = await measure();
+    expect(large).toEqual(small);
+    expect(small.validate).toBe(1);
+  });
+});
+
+/** Commands the master executed during fn (Sentinel's and replication's own traffic excluded). */
+async function commandsDuring(fn: () => Promise<unknown>): Promise<number> {
+  const master = direct(await currentMaster());
+  try {
+    await master.config("RESETSTAT");
+    await fn();
+    const stats = await master.info("commandstats");
+    const ignored = new Set(["ping", "info", "publish", "replconf", "psync", "sync", "config", "subscribe", "hello", "auth", "client", "role", "command"]);
+    let total = 0;
+    for (const m of stats.matchAll(/^cmdstat_([a-z|_]+):calls=(\d+)/gm)) {
+      if (!ignored.has(m[1]!.split("|")[0]!)) total += Number(m[2]);
+    }
+    return total;
+  } finally {
+    master.disconnect();
+  }
+}

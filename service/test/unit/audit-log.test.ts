@@ -1,0 +1,49 @@
+import { describe, expect, it } from "vitest";
+import { BatchedAuditLog } from "../../src/adapters/postgres/audit-log.js";
+import type { LoginEventInput } from "../../src/auth/ports.js";
+import type { PrismaClient } from "../../src/generated/prisma/client.js";
+
+const event = (i: number): LoginEventInput => ({ userId: null, attemptedUsername: `u${i}`, ip: "127.0.0.1", userAgent: null, result: "invalid_credentials", at: new Date() });
+
+function fakePrisma(fail: boolean) {
+  const batches: number[] = [];
+  const prisma = {
+    loginEvent: {
+      createMany: async ({ data }: { data: unknown[] }) => {
+        if (fail) throw new Error("database down");
+        batches.push(data.length);
+        return { count: data.length };
+      },
+    },
+  } as unknown as PrismaClient;
+  return { prisma, batches };
+}
+
+describe("BatchedAuditLog", () => {
+  it("writes in batches of at most batchSize", async () => {
+    const { prisma, batches } = fakePrisma(false);
+    const log = new BatchedAuditLog(prisma, { batchSize: 3, flushIntervalMs: 10_000, queueMax: 100, onError: () => {} });
+    for (let i = 0; i < 7; i++) log.record(event(i));
+    await log.flush();
+    expect(batches.reduce((a, b) => a + b, 0)).toBe(7);
+    expect(Math.max(...batches)).toBeLessThanOrEqual(3);
+  });
+
+  it("never throws when the write fails, and reports it", async () => {
+    const { prisma } = fakePrisma(true);
+    const errors: number[] = [];
+    const log = new BatchedAuditLog(prisma, { batchSize: 10, flushIntervalMs: 10_000, queueMax: 100, onError: (_e, n) => errors.push(n) });
+    expect(() => log.record(event(1))).not.toThrow();
+    await expect(log.flush()).resolves.toBeUndefined();
+    expect(errors).toEqual([1]);
+  });
+
+  it("drops the oldest events beyond queueMax instead of growing without bound", async () => {
+    const { prisma } = fakePrisma(false);
+    let dropped = 0;
+    const log = new BatchedAuditLog(prisma, { batchSize: 1000, flushIntervalMs: 10_000, queueMax: 5, onError: () => {}, onDropped: (n) => (dropped += n) });
+    for (let i = 0; i < 8; i++) log.record(event(i));
+    expect(dropped).toBe(3);
+    await log.flush();
+  });
+});
