@@ -14,9 +14,11 @@ import { SessionService } from "./auth/sessions.js";
 import type { Config } from "./config.js";
 import type { Logger } from "./observability/logger.js";
 import { Readiness } from "./readiness.js";
+import { createMetrics, type Metrics } from "./observability/metrics.js";
 import { randomBytes } from "node:crypto";
 
 export interface Dependencies {
+  metrics: Metrics;
   redis: Redis;
   db: Database;
   hasher: WorkerPasswordHasher;
@@ -33,26 +35,39 @@ export interface DependencyOptions {
 }
 
 export async function createDependencies(config: Config, logger: Logger, options: DependencyOptions = {}): Promise<Dependencies> {
+  const metrics = createMetrics();
   const redis = createRedis(config.redis, "auth-cluster", {
-    onError: (err) => logger.warn({ err: { message: err.message } }, "redis error"),
-    onFailover: () => logger.warn("redis master changed"),
+    onError: (err) => {
+      metrics.redis.error();
+      logger.warn({ err: { message: err.message } }, "redis error");
+    },
+    onFailover: () => {
+      metrics.redis.failover();
+      logger.warn("redis master changed");
+    },
+    onStatus: metrics.redis.up,
   });
   connectInBackground(redis, (err) => logger.warn({ err }, "redis not reachable yet"));
 
-  const db = createDatabase(config.db, (err) => logger.warn({ err: { message: err.message } }, "database pool error"));
+  const db = createDatabase(config.db, (err) => logger.warn({ err: { message: err.message } }, "database pool error"), metrics.db);
+  metrics.db.source(() => ({ totalCount: db.pool.totalCount, idleCount: db.pool.idleCount, waitingCount: db.pool.waitingCount, max: config.db.poolSize }));
   const hasher = new WorkerPasswordHasher({
     cost: config.hashing.cost,
     poolSize: config.hashing.poolSize,
     queueMax: config.hashing.queueMax,
     queueMaxWaitMs: config.hashing.queueMaxWaitMs,
+    observer: metrics.hash.observer,
   });
+  metrics.hash.source(() => ({ depth: hasher.depth, inFlight: hasher.inFlight, poolSize: hasher.poolSize }));
+  const redisFailed = () => metrics.redis.error();
   const sessionStore = new RedisSessionStore(redis, {
     replicas: config.sessions.waitReplicas,
     timeoutMs: config.sessions.waitTimeoutMs,
     onTimeout: config.sessions.waitOnTimeout,
     onShortfall: (acked) => logger.warn({ acked, wanted: config.sessions.waitReplicas }, "session write not acknowledged by replicas in time"),
-  });
-  const sessions = new SessionService(sessionStore, config.sessions, options.clock ?? { now: Date.now });
+  }, redisFailed);
+  const sessions = new SessionService(sessionStore, config.sessions, options.clock ?? { now: Date.now }, metrics.revoked, metrics.validation);
+  metrics.sessionsSource(() => sessions.countActive());
   const users = new PrismaUserStore(db.prisma);
   const audit = new BatchedAuditLog(db.prisma, {
     ...config.audit,
@@ -64,10 +79,11 @@ export async function createDependencies(config: Config, logger: Logger, options
   const login: LoginDeps = {
     users,
     hasher,
-    throttle: new RedisLoginThrottle(redis, config.limits),
+    throttle: new RedisLoginThrottle(redis, config.limits, redisFailed),
     sessions,
     audit,
     dummyHash,
+    onResult: metrics.login,
     onBackgroundError: (what, err) => logger.warn({ err }, `${what} failed`),
   };
   const accounts: AccountDeps = { users, hasher, sessions, passwordMinLength: config.auth.passwordMinLength };
@@ -82,6 +98,7 @@ export async function createDependencies(config: Config, logger: Logger, options
   );
 
   return {
+    metrics,
     redis,
     db,
     hasher,

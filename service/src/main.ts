@@ -5,6 +5,7 @@ import { createApp } from "./app.js";
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import { createDependencies } from "./dependencies.js";
 import { createLogger } from "./observability/logger.js";
+import { createMetricsServer } from "./observability/metrics.js";
 
 function configOrExit(): Config {
   try {
@@ -22,7 +23,9 @@ async function main(): Promise<void> {
   const config = configOrExit();
   const logger = createLogger(config.logLevel);
   const deps = await createDependencies(config, logger);
-  const app = createApp({ ...deps, config, logger });
+  const app = createApp({ ...deps, config, logger, before: [deps.metrics.http] });
+  const metricsServer = createMetricsServer(deps.metrics.registry);
+  metricsServer.listen(config.http.metricsPort, config.http.host);
   const server = http.createServer(app);
   server.keepAliveTimeout = 65_000; // longer than common load-balancer idle timeouts
   server.listen(config.http.port, config.http.host);
@@ -44,6 +47,7 @@ async function main(): Promise<void> {
     }, config.http.shutdownGraceMs);
     await closed;
     clearTimeout(grace);
+    metricsServer.close();
     await deps.close();
     logger.info("stopped");
     process.exit(0);

@@ -27,6 +27,7 @@ export class SessionService {
     private readonly policy: SessionPolicy,
     private readonly clock: Clock,
     private readonly onRevoked: RevocationListener = () => {},
+    private readonly onValidated: (result: "valid" | "invalid" | "unavailable") => void = () => {},
   ) {}
 
   async issue(user: Pick<User, "id" | "username" | "roles">, ctx: { ip: string; userAgent: string }): Promise<IssuedSession> {
@@ -52,6 +53,17 @@ export class SessionService {
 
   /** The session a token names, or null when the token is malformed, unknown, revoked or expired. */
   async validate(token: string): Promise<ValidSession | null> {
+    try {
+      const valid = await this.check(token);
+      this.onValidated(valid ? "valid" : "invalid");
+      return valid;
+    } catch (err) {
+      this.onValidated("unavailable");
+      throw err;
+    }
+  }
+
+  private async check(token: string): Promise<ValidSession | null> {
     const parsed = parseToken(token);
     if (!parsed) return null;
     const session = await this.store.get(parsed.userId, parsed.sessionId);

@@ -21,7 +21,12 @@ export class RedisLoginThrottle implements LoginThrottle {
   private readonly userIp: RateLimiterRedis;
   private readonly user: RateLimiterRedis;
 
-  constructor(redis: Redis, limits: ThrottleLimits, keyPrefix = "auth:rl") {
+  constructor(
+    redis: Redis,
+    limits: ThrottleLimits,
+    private readonly onError: (err: unknown) => void = () => {},
+    keyPrefix = "auth:rl",
+  ) {
     const make = (name: string, l: Limit) =>
       new RateLimiterRedis({
         storeClient: redis,
@@ -72,6 +77,7 @@ export class RedisLoginThrottle implements LoginThrottle {
     try {
       return await op();
     } catch (err) {
+      this.onError(err);
       throw unavailable("login throttle", err);
     }
   }

@@ -83,6 +83,7 @@ export class RedisSessionStore implements SessionStore {
   constructor(
     redis: Redis,
     private readonly durability: DurabilityPolicy,
+    private readonly onError: (err: unknown) => void = () => {},
   ) {
     redis.defineCommand("sessionCreate", { numberOfKeys: 2, lua: CREATE });
     redis.defineCommand("sessionTouch", { numberOfKeys: 1, lua: TOUCH });
@@ -192,6 +193,7 @@ export class RedisSessionStore implements SessionStore {
     try {
       return await op();
     } catch (err) {
+      this.onError(err);
       throw unavailable("session storage", err);
     }
   }

@@ -1,0 +1,196 @@
+// Prometheus metrics (prom-client), served on METRICS_PORT, never on the API port. Labels stay low-cardinality:
+// never a username, user id, IP, token or raw path.
+import http from "node:http";
+import type { NextFunction, Request, RequestHandler, Response } from "express";
+import client from "prom-client";
+import type { LoginResult, RevocationReason } from "../auth/ports.js";
+
+export const LOGIN_RESULTS: LoginResult[] = ["success", "invalid_credentials", "rate_limited", "overloaded", "unavailable", "error"];
+export const REVOCATION_REASONS: RevocationReason[] = ["logout", "logout_all", "evicted_by_policy", "password_change", "admin", "disabled"];
+export const VALIDATION_RESULTS = ["valid", "invalid", "unavailable"] as const;
+
+export interface PoolStats {
+  totalCount: number;
+  idleCount: number;
+  waitingCount: number;
+  max: number;
+}
+
+export interface HashPoolStats {
+  depth: number;
+  inFlight: number;
+  poolSize: number;
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+export function createMetrics() {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry });
+  // prom-client names these gauges with a counter's "_total" suffix, which promtool rejects.
+  for (const name of ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"]) {
+    registry.removeSingleMetric(name);
+  }
+
+  const hashDuration = new client.Histogram({
+    name: "auth_password_hash_duration_seconds",
+    help: "Time one bcrypt hash or verify took on a worker thread.",
+    labelNames: ["op"] as const,
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2],
+    registers: [registry],
+  });
+  const hashQueueWait = new client.Histogram({
+    name: "auth_password_hash_queue_wait_seconds",
+    help: "Time a password hash waited for a worker slot.",
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  const hashRejected = new client.Counter({
+    name: "auth_password_hash_rejected_total",
+    help: "Password hashes refused because the queue could not serve them in time (503 overloaded).",
+    registers: [registry],
+  });
+  const hashSources: { stats?: () => HashPoolStats } = {};
+  const gaugeOf = (name: string, help: string, read: (s: HashPoolStats) => number) =>
+    new client.Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        if (hashSources.stats) this.set(read(hashSources.stats()));
+      },
+    });
+  gaugeOf("auth_password_hash_queue_depth", "Password hashes waiting for a worker slot.", (s) => s.depth);
+  gaugeOf("auth_password_hash_in_flight", "Password hashes running on worker threads.", (s) => s.inFlight);
+  gaugeOf("auth_password_hash_pool_size", "Worker threads for password hashing.", (s) => s.poolSize);
+
+  const logins = new client.Counter({
+    name: "auth_login_attempts_total",
+    help: "Login attempts by result.",
+    labelNames: ["result"] as const,
+    registers: [registry],
+  });
+  for (const result of LOGIN_RESULTS) logins.inc({ result }, 0);
+
+  const validations = new client.Counter({
+    name: "auth_session_validations_total",
+    help: "Session validations by result.",
+    labelNames: ["result"] as const,
+    registers: [registry],
+  });
+  for (const result of VALIDATION_RESULTS) validations.inc({ result }, 0);
+
+  const revocations = new client.Counter({
+    name: "auth_session_revocations_total",
+    help: "Sessions ended before their expiry, by reason.",
+    labelNames: ["reason"] as const,
+    registers: [registry],
+  });
+  for (const reason of REVOCATION_REASONS) revocations.inc({ reason }, 0);
+
+  const sessionSources: { count?: () => Promise<number> } = {};
+  new client.Gauge({
+    name: "auth_sessions_active",
+    help: "Active sessions in the whole cluster (read from Redis at scrape time).",
+    registers: [registry],
+    async collect() {
+      if (!sessionSources.count) return;
+      try {
+        this.set(await sessionSources.count());
+      } catch {
+        this.reset(); // no value rather than a stale one; auth_redis_up tells why
+      }
+    },
+  });
+
+  const poolSources: { stats?: () => PoolStats } = {};
+  const poolGauge = (name: string, help: string, read: (s: PoolStats) => number) =>
+    new client.Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        if (poolSources.stats) this.set(read(poolSources.stats()));
+      },
+    });
+  poolGauge("auth_db_pool_open_connections", "Database connections open in this replica's pool.", (s) => s.totalCount);
+  poolGauge("auth_db_pool_idle_connections", "Open database connections not in use.", (s) => s.idleCount);
+  poolGauge("auth_db_pool_in_use_connections", "Database connections checked out by queries.", (s) => s.totalCount - s.idleCount);
+  poolGauge("auth_db_pool_waiting_clients", "Queries waiting for a database connection.", (s) => s.waitingCount);
+  poolGauge("auth_db_pool_max_connections", "Most database connections this replica's pool may open.", (s) => s.max);
+  const acquireWait = new client.Histogram({
+    name: "auth_db_pool_acquire_wait_seconds",
+    help: "Time a query waited for a database connection.",
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5],
+    registers: [registry],
+  });
+  const acquireTimeouts = new client.Counter({
+    name: "auth_db_pool_acquire_timeouts_total",
+    help: "Queries that gave up waiting for a database connection.",
+    registers: [registry],
+  });
+
+  const redisUp = new client.Gauge({ name: "auth_redis_up", help: "1 when the Redis master is connected, else 0.", registers: [registry] });
+  const redisErrors = new client.Counter({ name: "auth_redis_command_errors_total", help: "Redis commands or connections that failed.", registers: [registry] });
+  const redisFailovers = new client.Counter({ name: "auth_redis_failovers_total", help: "Times the Redis client moved to a new master.", registers: [registry] });
+  redisUp.set(0);
+
+  const httpDuration = new client.Histogram({
+    name: "http_request_duration_seconds",
+    help: "HTTP request duration by method, route template and status class.",
+    labelNames: ["method", "route", "status_class"] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+
+  return {
+    registry,
+    hash: {
+      observer: {
+        onDone: (op: "hash" | "verify", durationMs: number, queueWaitMs: number) => {
+          hashDuration.observe({ op }, durationMs / 1000);
+          hashQueueWait.observe(queueWaitMs / 1000);
+        },
+        onRejected: () => hashRejected.inc(),
+      },
+      source: (stats: () => HashPoolStats) => (hashSources.stats = stats),
+    },
+    login: (result: LoginResult) => logins.inc({ result }),
+    validation: (result: (typeof VALIDATION_RESULTS)[number]) => validations.inc({ result }),
+    revoked: (reason: RevocationReason, count: number) => revocations.inc({ reason }, count),
+    sessionsSource: (count: () => Promise<number>) => (sessionSources.count = count),
+    db: {
+      source: (stats: () => PoolStats) => (poolSources.stats = stats),
+      acquired: (waitMs: number) => acquireWait.observe(waitMs / 1000),
+      acquireTimedOut: () => acquireTimeouts.inc(),
+    },
+    redis: {
+      up: (up: boolean) => redisUp.set(up ? 1 : 0),
+      error: () => redisErrors.inc(),
+      failover: () => redisFailovers.inc(),
+    },
+    /** Express middleware: one observation per request, labelled by the matched route template. */
+    http: ((req: Request, res: Response, next: NextFunction) => {
+      const end = httpDuration.startTimer();
+      res.on("finish", () => {
+        const template = req.route ? `${req.baseUrl}${String((req.route as { path: string }).path)}` : "unmatched";
+        end({ method: req.method, route: template, status_class: `${Math.floor(res.statusCode / 100)}xx` });
+      });
+      next();
+    }) as RequestHandler,
+  };
+}
+
+/** The metrics listener: GET /metrics only. */
+export function createMetricsServer(registry: client.Registry): http.Server {
+  return http.createServer((req, res) => {
+    if (req.method !== "GET" || req.url?.split("?")[0] !== "/metrics") {
+      res.writeHead(404, { "content-type": "application/json" }).end('{"error":"not_found"}');
+      return;
+    }
+    registry.metrics().then(
+      (text) => res.writeHead(200, { "content-type": registry.contentType }).end(text),
+      () => res.writeHead(500, { "content-type": "application/json" }).end('{"error":"internal"}'),
+    );
+  });
+}
