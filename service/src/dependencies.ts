@@ -5,7 +5,7 @@ import { BatchedAuditLog } from "./adapters/postgres/audit-log.js";
 import { PrismaUserStore } from "./adapters/postgres/user-store.js";
 import { WorkerPasswordHasher } from "./adapters/hashing/password-hasher.js";
 import { RedisLoginThrottle } from "./adapters/redis/login-throttle.js";
-import { connectInBackground, createRedis } from "./adapters/redis/client.js";
+import { closeRedis, connectInBackground, createRedis } from "./adapters/redis/client.js";
 import { RedisSessionStore } from "./adapters/redis/session-store.js";
 import type { AccountDeps } from "./auth/accounts.js";
 import type { LoginDeps } from "./auth/login.js";
@@ -20,6 +20,8 @@ import { randomBytes } from "node:crypto";
 export interface Dependencies {
   metrics: Metrics;
   redis: Redis;
+  /** The connection session writes and their WAIT use. */
+  durableRedis: Redis;
   db: Database;
   hasher: WorkerPasswordHasher;
   audit: BatchedAuditLog;
@@ -48,6 +50,10 @@ export async function createDependencies(config: Config, logger: Logger, options
     onStatus: metrics.redis.up,
   });
   connectInBackground(redis, (err) => logger.warn({ err }, "redis not reachable yet"));
+  const durableRedis = createRedis(config.redis, "auth-cluster-sessions", {
+    onError: () => metrics.redis.error(),
+  });
+  connectInBackground(durableRedis, () => undefined);
 
   const db = createDatabase(config.db, (err) => logger.warn({ err: { message: err.message } }, "database pool error"), metrics.db);
   metrics.db.source(() => ({ totalCount: db.pool.totalCount, idleCount: db.pool.idleCount, waitingCount: db.pool.waitingCount, max: config.db.poolSize }));
@@ -65,7 +71,7 @@ export async function createDependencies(config: Config, logger: Logger, options
     timeoutMs: config.sessions.waitTimeoutMs,
     onTimeout: config.sessions.waitOnTimeout,
     onShortfall: (acked) => logger.warn({ acked, wanted: config.sessions.waitReplicas }, "session write not acknowledged by replicas in time"),
-  }, redisFailed);
+  }, redisFailed, durableRedis);
   const sessions = new SessionService(sessionStore, config.sessions, options.clock ?? { now: Date.now }, metrics.revoked, metrics.validation);
   metrics.sessionsSource(() => sessions.countActive());
   const users = new PrismaUserStore(db.prisma);
@@ -90,7 +96,7 @@ export async function createDependencies(config: Config, logger: Logger, options
   const readiness = new Readiness(
     {
       redis: async () => {
-        await redis.ping();
+        await Promise.all([redis.ping(), durableRedis.ping()]);
       },
       database: () => db.ping(),
     },
@@ -100,6 +106,7 @@ export async function createDependencies(config: Config, logger: Logger, options
   return {
     metrics,
     redis,
+    durableRedis,
     db,
     hasher,
     audit,
@@ -109,7 +116,7 @@ export async function createDependencies(config: Config, logger: Logger, options
     readiness,
     async close() {
       await audit.flush();
-      await Promise.allSettled([redis.quit(), db.close(), hasher.close()]);
+      await Promise.allSettled([closeRedis(redis), closeRedis(durableRedis), db.close(), hasher.close()]);
     },
   };
 }

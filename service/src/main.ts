@@ -4,7 +4,7 @@ import { once } from "node:events";
 import { createApp } from "./app.js";
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import { createDependencies } from "./dependencies.js";
-import { createLogger } from "./observability/logger.js";
+import { createLogger, flushLogger } from "./observability/logger.js";
 import { createMetricsServer } from "./observability/metrics.js";
 
 function configOrExit(): Config {
@@ -21,7 +21,7 @@ function configOrExit(): Config {
 
 async function main(): Promise<void> {
   const config = configOrExit();
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, undefined, true);
   const deps = await createDependencies(config, logger);
   const app = createApp({ ...deps, config, logger, before: [deps.metrics.http] });
   const metricsServer = createMetricsServer(deps.metrics.registry);
@@ -50,6 +50,7 @@ async function main(): Promise<void> {
     metricsServer.close();
     await deps.close();
     logger.info("stopped");
+    await flushLogger(logger);
     process.exit(0);
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));

@@ -19,7 +19,7 @@ export async function startStack(overrides: Record<string, string> = {}, options
   const logger = createLogger(config.logLevel);
   const deps = await createDependencies(config, logger, options);
   const app = createApp({ ...deps, config, logger });
-  await waitFor("redis connection", async () => deps.redis.status === "ready", 15_000);
+  await waitFor("redis connections", async () => deps.redis.status === "ready" && deps.durableRedis.status === "ready", 15_000);
   return { config, deps, app, close: () => deps.close() };
 }
 

@@ -8,12 +8,10 @@ const event = (i: number): LoginEventInput => ({ userId: null, attemptedUsername
 function fakePrisma(fail: boolean) {
   const batches: number[] = [];
   const prisma = {
-    loginEvent: {
-      createMany: async ({ data }: { data: unknown[] }) => {
-        if (fail) throw new Error("database down");
-        batches.push(data.length);
-        return { count: data.length };
-      },
+    $executeRaw: async (_sql: TemplateStringsArray, ...columns: unknown[][]) => {
+      if (fail) throw new Error("database down");
+      batches.push(columns[0]!.length);
+      return columns[0]!.length;
     },
   } as unknown as PrismaClient;
   return { prisma, batches };

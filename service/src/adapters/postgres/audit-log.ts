@@ -50,16 +50,16 @@ export class BatchedAuditLog implements AuditLog {
 
   private async write(batch: LoginEventInput[]): Promise<void> {
     try {
-      await this.prisma.loginEvent.createMany({
-        data: batch.map((e) => ({
-          userId: e.userId,
-          attemptedUsername: e.attemptedUsername,
-          ip: e.ip,
-          userAgent: e.userAgent?.slice(0, 512) ?? null,
-          result: e.result,
-          createdAt: e.at,
-        })),
-      });
+      // One statement over arrays: createMany costs ~10x the CPU per row, which a login storm pays for.
+      await this.prisma.$executeRaw`
+        INSERT INTO login_events (user_id, attempted_username, ip, user_agent, result, created_at)
+        SELECT * FROM unnest(
+          ${batch.map((e) => e.userId)}::uuid[],
+          ${batch.map((e) => e.attemptedUsername)}::text[],
+          ${batch.map((e) => e.ip.slice(0, 64))}::text[],
+          ${batch.map((e) => e.userAgent?.slice(0, 512) ?? null)}::text[],
+          ${batch.map((e) => e.result)}::text[],
+          ${batch.map((e) => e.at)}::timestamptz[])`;
     } catch (err) {
       this.opts.onError(err, batch.length);
     }

@@ -28,6 +28,8 @@ export function createRedis(cfg: Config["redis"], name: string, events: RedisEve
     // A demoted master answers READONLY: reconnect (re-asking Sentinel) and resend the command.
     reconnectOnError: (err) => (err.message.startsWith("READONLY") ? 2 : false),
     lazyConnect: true,
+    // Commands issued in one tick share one socket write: under a login storm that is most of the CPU saved.
+    enableAutoPipelining: true,
   });
   let lastMaster: string | null = null;
   redis.on("error", (err: Error) => events.onError?.(err));
@@ -45,4 +47,10 @@ export function createRedis(cfg: Config["redis"], name: string, events: RedisEve
 /** Starts connecting; does not wait, so a replica boots (and reports not-ready) while Redis is down. */
 export function connectInBackground(redis: Redis, onError: (err: unknown) => void): void {
   redis.connect().catch(onError);
+}
+
+/** quit() leaves the failover detector's Sentinel subscriptions open; disconnect() closes them too. */
+export async function closeRedis(redis: Redis): Promise<void> {
+  await redis.quit().catch(() => undefined);
+  redis.disconnect();
 }

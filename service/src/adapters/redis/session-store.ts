@@ -4,6 +4,7 @@
 import type { Redis, Result } from "ioredis";
 import { unavailable } from "../../auth/errors.js";
 import type { NewSession, SessionStore, StoredSession } from "../../auth/ports.js";
+import { ReplicaAck } from "./replica-ack.js";
 
 const CREATE = `
 local idx, skey, prefix = KEYS[1], KEYS[2], ARGV[1]
@@ -79,18 +80,26 @@ export const ACTIVE_KEY = "auth:active";
 
 export class RedisSessionStore implements SessionStore {
   private readonly redis: Redis;
+  /** Session creation runs here: WAIT blocks its connection, which must not stall validations. */
+  private readonly durable: Redis;
+  private readonly ack: ReplicaAck;
 
   constructor(
     redis: Redis,
     private readonly durability: DurabilityPolicy,
     private readonly onError: (err: unknown) => void = () => {},
+    durable: Redis = redis,
   ) {
-    redis.defineCommand("sessionCreate", { numberOfKeys: 2, lua: CREATE });
-    redis.defineCommand("sessionTouch", { numberOfKeys: 1, lua: TOUCH });
-    redis.defineCommand("sessionRevoke", { numberOfKeys: 2, lua: REVOKE });
-    redis.defineCommand("sessionRevokeAll", { numberOfKeys: 1, lua: REVOKE_ALL });
-    redis.defineCommand("sessionSetRoles", { numberOfKeys: 1, lua: SET_ROLES });
+    for (const client of new Set([redis, durable])) {
+      client.defineCommand("sessionCreate", { numberOfKeys: 2, lua: CREATE });
+      client.defineCommand("sessionTouch", { numberOfKeys: 1, lua: TOUCH });
+      client.defineCommand("sessionRevoke", { numberOfKeys: 2, lua: REVOKE });
+      client.defineCommand("sessionRevokeAll", { numberOfKeys: 1, lua: REVOKE_ALL });
+      client.defineCommand("sessionSetRoles", { numberOfKeys: 1, lua: SET_ROLES });
+    }
     this.redis = redis;
+    this.durable = durable;
+    this.ack = new ReplicaAck(durable, durability.replicas, durability.timeoutMs);
   }
 
   async create(s: NewSession, maxPerUser: number, idleTimeoutMs: number): Promise<{ evicted: string[] }> {
@@ -100,18 +109,18 @@ export class RedisSessionStore implements SessionStore {
       "ca", s.createdAt, "ea", s.expiresAt, "ls", s.createdAt, "ip", s.ip, "ua", s.userAgent,
     ];
     const evicted = await this.guard(() =>
-      this.redis.sessionCreate(
+      this.durable.sessionCreate(
         indexKey(s.userId), sessionKey(s.userId, s.id), sessionPrefix(s.userId),
         s.id, maxPerUser, s.createdAt, expireAt, s.expiresAt, ...fields,
       ),
     );
-    const pipeline = this.redis.pipeline().zadd(ACTIVE_KEY, expireAt, member(s.userId, s.id));
+    const pipeline = this.durable.pipeline().zadd(ACTIVE_KEY, expireAt, member(s.userId, s.id));
     if (evicted.length > 0) pipeline.zrem(ACTIVE_KEY, ...evicted.map((id) => member(s.userId, id)));
     pipeline.zremrangebyscore(ACTIVE_KEY, "-inf", s.createdAt);
-    if (this.durability.replicas > 0) pipeline.wait(this.durability.replicas, this.durability.timeoutMs);
-    const results = await this.guard(() => this.exec(pipeline));
+    const seq = this.ack.noteWrite();
+    await this.guard(() => this.exec(pipeline));
     if (this.durability.replicas > 0) {
-      const acked = Number(results[results.length - 1]);
+      const acked = await this.guard(() => this.ack.wait(seq));
       if (acked < this.durability.replicas) {
         this.durability.onShortfall?.(acked);
         if (this.durability.onTimeout === "fail") {

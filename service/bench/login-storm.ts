@@ -1,0 +1,231 @@
+// Login-storm benchmark: N distinct users log in at once against a service replica on the running local
+// infrastructure (./scripts/up.sh). Prints a markdown table and writes it to .state/bench/login-storm.md.
+//
+//   npm run bench:login-storm -- [--sizes 10,50,100,500,1000] [--cost 10] [--pool N] [--sessions 100000]
+//
+// The floor is N / R, where R is the compares per second a bare piscina pool of the same size, running the
+// same worker at the same cost, reaches on this machine in this run; efficiency = floor / wall.
+import { spawn } from "node:child_process";
+import http from "node:http";
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import bcrypt from "bcrypt";
+import { Redis } from "ioredis";
+import pg from "pg";
+import { Piscina } from "piscina";
+import { RedisSessionStore } from "../src/adapters/redis/session-store.js";
+import { hashSecret, newSecret, newSessionId } from "../src/auth/tokens.js";
+import { availableCpus, loadConfig } from "../src/config.js";
+import { ROOT, STATE, infraEnv } from "../test/support/env.js";
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+
+const { values } = parseArgs({
+  options: {
+    sizes: { type: "string", default: "10,50,100,500,1000" },
+    cost: { type: "string", default: "10" },
+    pool: { type: "string" },
+    sessions: { type: "string", default: "100000" },
+  },
+});
+const sizes = values.sizes.split(",").map(Number);
+const cost = Number(values.cost);
+const poolSize = values.pool ? Number(values.pool) : availableCpus((p) => readFileSync(p, "utf8"));
+const PORT = 3090;
+const METRICS = 9490;
+const VALIDATE_EVERY_MS = 50;
+const EVENT_LOOP_RESOLUTION_S = 0.01; // prom-client samples every 10 ms; the samples include that interval
+
+const pct = (xs: number[], p: number) => {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+};
+const ms = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : "-");
+const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
+
+async function startReplica() {
+  const env = {
+    ...process.env,
+    ...infraEnv(),
+    HOST: "127.0.0.1",
+    PORT: String(PORT),
+    METRICS_PORT: String(METRICS),
+    LOG_LEVEL: "warn",
+    BCRYPT_COST: String(cost),
+    HASH_POOL_SIZE: String(poolSize),
+    HASH_QUEUE_MAX: "100000",
+    HASH_QUEUE_MAX_WAIT_MS: "600000",
+    DB_POOL_SIZE: "20",
+  };
+  // BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the replica.
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const proc = spawn(process.execPath, [...nodeArgs, path.join(ROOT, "dist/main.js")], { env, stdio: ["ignore", "inherit", "inherit"] });
+  for (let i = 0; i < 150; i++) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${PORT}/readyz`)).status === 200) return proc;
+    } catch {
+      // not listening yet
+    }
+    await sleep(200);
+  }
+  proc.kill("SIGKILL");
+  throw new Error("bench replica did not become ready (is ./scripts/up.sh running, and the service built?)");
+}
+
+async function barePoolRate(): Promise<number> {
+  const pool = new Piscina({
+    filename: new URL("../src/adapters/hashing/hash-worker.js", import.meta.url).href,
+    minThreads: poolSize,
+    maxThreads: poolSize,
+  });
+  const hash = bcrypt.hashSync("benchmark password", cost);
+  const run = (n: number) => Promise.all(Array.from({ length: n }, () => pool.run({ op: "verify", password: "benchmark password", hash })));
+  await run(poolSize * 2); // warm the threads
+  const n = Math.max(40, poolSize * 20);
+  const t0 = performance.now();
+  await run(n);
+  const seconds = (performance.now() - t0) / 1000;
+  await pool.close();
+  return n / seconds;
+}
+
+async function eventLoopP99(): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${METRICS}/metrics`)).text();
+  const m = /^nodejs_eventloop_lag_p99_seconds (\S+)$/m.exec(text);
+  return m ? Math.max(0, Number(m[1]) - EVENT_LOOP_RESOLUTION_S) * 1000 : NaN;
+}
+
+// node:http with keep-alive: a light client, since it shares the two cores with the service it measures.
+const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
+
+function send(method: string, urlPath: string, headers: Record<string, string>, body?: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: "127.0.0.1", port: PORT, method, path: urlPath, headers, agent }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (d: string) => (text += d));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+async function login(username: string, password: string) {
+  const t0 = performance.now();
+  try {
+    const res = await send("POST", "/v1/sessions", { "content-type": "application/json" }, JSON.stringify({ username, password }));
+    const body = JSON.parse(res.text) as { token?: string; error?: string };
+    return { status: res.status, ms: performance.now() - t0, token: body.token, error: body.error };
+  } catch (err) {
+    return { status: 0, ms: performance.now() - t0, token: undefined, error: String(err) };
+  }
+}
+
+async function main() {
+  const env = infraEnv();
+  const password = "benchmark password";
+  const run = Date.now().toString(36);
+  console.error(`# login storm: bcrypt cost ${cost}, hash pool ${poolSize}, sizes ${sizes.join(", ")}`);
+
+  // Users are inserted directly with one precomputed hash: registering 1,660 users through the API would
+  // itself be a storm. The hash is valid for every user (bcrypt stores its salt inside it).
+  const db = new pg.Client({ connectionString: env.DIRECT_DATABASE_URL });
+  await db.connect();
+  const hash = bcrypt.hashSync(password, cost);
+  const names = (n: number) => Array.from({ length: n }, (_, i) => `bench-${run}-${n}-${i}`);
+  const all = [...sizes.flatMap(names), `bench-${run}-validator`];
+  await db.query(
+    "INSERT INTO users (username, password_hash, roles, updated_at) SELECT u, $2, '{}', now() FROM unnest($1::text[]) AS u",
+    [all, hash],
+  );
+  await db.end();
+
+  const R = await barePoolRate();
+  console.error(`bare pool: ${R.toFixed(1)} compares/s`);
+  const replica = await startReplica();
+  const rows: string[] = [];
+  try {
+    const validatorToken = (await login(`bench-${run}-validator`, password)).token!;
+    for (const n of sizes) {
+      await eventLoopP99(); // resets the service's event-loop histogram
+      let storming = true;
+      const validations: number[] = [];
+      let validationFailures = 0;
+      const validator = (async () => {
+        while (storming) {
+          const t0 = performance.now();
+          const res = await send("GET", "/v1/session", { authorization: `Bearer ${validatorToken}` });
+          if (res.status === 200) validations.push(performance.now() - t0);
+          else validationFailures++;
+          await sleep(VALIDATE_EVERY_MS);
+        }
+      })();
+      const t0 = performance.now();
+      const results = await Promise.all(names(n).map((u) => login(u, password)));
+      const wall = (performance.now() - t0) / 1000;
+      storming = false;
+      await validator;
+      const loopP99 = await eventLoopP99();
+      const ok = results.filter((r) => r.status === 201);
+      const overloaded = results.filter((r) => r.status === 503 && r.error === "overloaded").length;
+      const other = results.length - ok.length - overloaded + validationFailures;
+      const floor = n / R;
+      const lat = results.map((r) => r.ms);
+      rows.push(
+        `| ${n} | ${wall.toFixed(2)} s | ${ms(pct(lat, 50))} | ${ms(pct(lat, 99))} | ${ok.length} | ${overloaded} | ${other} | ${floor.toFixed(2)} s | ${(floor / wall).toFixed(3)} | ${ms(pct(validations, 99))} (${validations.length}) | ${ms(loopP99)} |`,
+      );
+      console.error(rows.at(-1));
+      await sleep(500);
+    }
+  } finally {
+    replica.kill("SIGTERM");
+    await new Promise((r) => replica.once("exit", r));
+  }
+
+  const perSession = await redisBytesPerSession(Number(values.sessions));
+  const out = [
+    `Login storm — bcrypt cost ${cost}, hash pool ${poolSize} threads, ${availableCpus((p) => readFileSync(p, "utf8"))} CPUs, load generator on the same machine.`,
+    `A client validates one session every ${VALIDATE_EVERY_MS} ms during each storm (failed validations count as other failures).`,
+    `R (bare pool of ${poolSize}, same worker and cost, measured in this run) = ${R.toFixed(1)} compares/s.`,
+    "",
+    "| N | wall | login p50 ms | login p99 ms | 201 | 503 overloaded | other failures | floor N/R | efficiency | validate p99 ms (samples) | event-loop delay p99 ms |",
+    "|---|---|---|---|---|---|---|---|---|---|---|",
+    ...rows,
+    "",
+    `Redis memory per session at ${Number(values.sessions).toLocaleString("en")} sessions: ${perSession.toFixed(0)} bytes (INFO used_memory delta / sessions; includes the per-user index and the active-count entry).`,
+  ].join("\n");
+  console.log(out);
+  mkdirSync(path.join(STATE, "bench"), { recursive: true });
+  writeFileSync(path.join(STATE, "bench", "login-storm.md"), `${out}\n`);
+}
+
+async function redisBytesPerSession(count: number): Promise<number> {
+  const config = loadConfig({ ...infraEnv(), LOG_LEVEL: "silent" });
+  const redis = new Redis({ sentinels: config.redis.sentinels, name: config.redis.masterName, password: config.redis.password, sentinelPassword: config.redis.sentinelPassword });
+  const store = new RedisSessionStore(redis, { replicas: 0, timeoutMs: 0, onTimeout: "accept" });
+  const used = async () => Number(/used_memory:(\d+)/.exec(await redis.info("memory"))![1]);
+  const before = await used();
+  const now = Date.now();
+  for (let i = 0; i < count; i += 1000) {
+    await Promise.all(
+      Array.from({ length: Math.min(1000, count - i) }, () =>
+        store.create(
+          { id: newSessionId(), userId: randomUUID(), username: "bench-memory-user", roles: [], secretHash: hashSecret(newSecret()), createdAt: now, expiresAt: now + 120_000, ip: "203.0.113.10", userAgent: "Mozilla/5.0 (X11; Linux x86_64) bench" },
+          1,
+          120_000,
+        ),
+      ),
+    );
+  }
+  const after = await used();
+  redis.disconnect();
+  return (after - before) / count; // they expire by themselves two minutes later
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
