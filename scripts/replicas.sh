@@ -37,7 +37,7 @@ start_replica() {
     set +a
     export HOST=127.0.0.1 PORT="$port" METRICS_PORT="$mport" REPLICA_ID="$i"
     cd "$ROOT"
-    nohup node --enable-source-maps dist/main.js >>"$LOGS/replica-$i.log" 2>&1 &
+    nohup node --enable-source-maps --import ./dist/observability/tracing.js dist/main.js >>"$LOGS/replica-$i.log" 2>&1 &
     echo $! >"$(pidfile "$i")"
   )
 }

@@ -15,6 +15,7 @@ import type { Config } from "./config.js";
 import type { Logger } from "./observability/logger.js";
 import { Readiness } from "./readiness.js";
 import { createMetrics, type Metrics } from "./observability/metrics.js";
+import { traceHash } from "./observability/hash-tracing.js";
 import { randomBytes } from "node:crypto";
 
 export interface Dependencies {
@@ -62,7 +63,7 @@ export async function createDependencies(config: Config, logger: Logger, options
     poolSize: config.hashing.poolSize,
     queueMax: config.hashing.queueMax,
     queueMaxWaitMs: config.hashing.queueMaxWaitMs,
-    observer: metrics.hash.observer,
+    observer: { ...metrics.hash.observer, wrap: traceHash },
   });
   metrics.hash.source(() => ({ depth: hasher.depth, inFlight: hasher.inFlight, poolSize: hasher.poolSize }));
   const redisFailed = () => metrics.redis.error();

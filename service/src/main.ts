@@ -6,6 +6,7 @@ import { ConfigError, loadConfig, type Config } from "./config.js";
 import { createDependencies } from "./dependencies.js";
 import { createLogger, flushLogger } from "./observability/logger.js";
 import { createMetricsServer } from "./observability/metrics.js";
+import { shutdownTracing } from "./observability/tracing.js";
 
 function configOrExit(): Config {
   try {
@@ -50,6 +51,7 @@ async function main(): Promise<void> {
     metricsServer.close();
     await deps.close();
     logger.info("stopped");
+    await shutdownTracing().catch(() => undefined);
     await flushLogger(logger);
     process.exit(0);
   };

@@ -46,7 +46,12 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
   }
 }
 
-/** Both Redis servers up, one master with a connected replica, and Sentinel agreeing. */
+const fields = (flat: string[]) => Object.fromEntries(flat.flatMap((v, i) => (i % 2 === 0 ? [[v, flat[i + 1]]] : [])));
+
+/**
+ * Both Redis servers up, one master with a connected replica, and every Sentinel agreeing on them: a failover
+ * started before the Sentinels settle can be undone by one that still reconfigures the old master.
+ */
 export async function redisHealthy(): Promise<void> {
   infra("start", "redis-master", "redis-replica");
   await waitFor("redis replication healthy", async () => {
@@ -54,9 +59,23 @@ export async function redisHealthy(): Promise<void> {
     const m = direct(port);
     try {
       const info = await m.info("replication");
-      return info.includes("role:master") && /connected_slaves:1/.test(info) && /state=online/.test(info);
+      if (!(info.includes("role:master") && /connected_slaves:1/.test(info) && /state=online/.test(info))) return false;
     } finally {
       m.disconnect();
     }
-  }, 60_000);
+    for (const sp of SENTINELS) {
+      const s = sentinel(sp);
+      try {
+        const master = fields((await s.call("SENTINEL", "MASTER", "auth-master")) as string[]);
+        const replicas = ((await s.call("SENTINEL", "REPLICAS", "auth-master")) as string[][]).map(fields);
+        const ok =
+          master.port === String(port) && master.flags === "master" && master["num-other-sentinels"] === "2" &&
+          replicas.length === 1 && replicas[0]!.flags === "slave" && replicas[0]!["master-link-status"] === "ok";
+        if (!ok) return false;
+      } finally {
+        s.disconnect();
+      }
+    }
+    return true;
+  }, 90_000);
 }

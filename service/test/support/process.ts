@@ -14,7 +14,7 @@ export interface ServiceProcess {
 
 export async function startService(port: number, overrides: Record<string, string> = {}): Promise<ServiceProcess> {
   const env = { ...process.env, ...testEnv({ LOG_LEVEL: "info", ...overrides }), HOST: "127.0.0.1", PORT: String(port), METRICS_PORT: String(port + 1000) };
-  const proc = spawn(process.execPath, [path.join(ROOT, "dist/main.js")], { env, stdio: ["ignore", "pipe", "pipe"] });
+  const proc = spawn(process.execPath, ["--import", path.join(ROOT, "dist/observability/tracing.js"), path.join(ROOT, "dist/main.js")], { env, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   proc.stdout.on("data", (d: Buffer) => (out += d.toString()));
   proc.stderr.on("data", (d: Buffer) => (out += d.toString()));
