@@ -7,16 +7,18 @@
 #   scripts/infra.sh kill component...      SIGKILL, as a crash or node loss would
 #   scripts/infra.sh status [--json]        every component with its port and pid
 #
-# Components: postgres pgbouncer redis-master redis-replica sentinel-1 sentinel-2 sentinel-3
+# Components: postgres pgbouncer redis-master redis-replica sentinel-1 sentinel-2 sentinel-3 prometheus
+# Prometheus scrapes the service replicas listed in .state/prometheus/targets.json (kept by replicas.sh) and
+# loads dashboards/alerts.yaml.
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-ALL=(postgres pgbouncer redis-master redis-replica sentinel-1 sentinel-2 sentinel-3)
+ALL=(postgres pgbouncer redis-master redis-replica sentinel-1 sentinel-2 sentinel-3 prometheus)
 
 install_missing() {
   ensure_packages "$PG_BIN/postgres=postgresql" psql=postgresql-client pgbouncer=pgbouncer \
-    redis-server=redis-server redis-sentinel=redis-sentinel redis-cli=redis-tools
+    redis-server=redis-server redis-sentinel=redis-sentinel redis-cli=redis-tools prometheus=prometheus
 }
 
 as_postgres() { runuser -u postgres -- "$@"; }
@@ -30,6 +32,7 @@ port_of() {
     redis-master) echo "$REDIS_MASTER_PORT" ;;
     redis-replica) echo "$REDIS_REPLICA_PORT" ;;
     sentinel-[123]) echo "${SENTINEL_PORTS[$((${1#sentinel-} - 1))]}" ;;
+    prometheus) echo "$PROMETHEUS_PORT" ;;
     *) die "unknown component $1" ;;
   esac
 }
@@ -174,6 +177,30 @@ CONF
   wait_port "$port" 10 || die "$name did not open port $port"
 }
 
+start_prometheus() {
+  local dir="$STATE/prometheus"
+  mkdir -p "$dir/data"
+  [ -s "$dir/targets.json" ] || echo '[]' >"$dir/targets.json"
+  cat >"$dir/prometheus.yml" <<CONF
+global:
+  scrape_interval: 5s
+  evaluation_interval: 5s
+rule_files:
+  - $ROOT/dashboards/alerts.yaml
+scrape_configs:
+  - job_name: auth-cluster
+    file_sd_configs:
+      - files: ['$dir/targets.json']
+        refresh_interval: 5s
+CONF
+  log "starting prometheus on 127.0.0.1:$PROMETHEUS_PORT"
+  nohup prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/data" \
+    --storage.tsdb.retention.time=2d --web.listen-address="127.0.0.1:$PROMETHEUS_PORT" \
+    >>"$LOGS/prometheus.log" 2>&1 &
+  echo $! >"$RUN/prometheus.pid"
+  wait_port "$PROMETHEUS_PORT" 20 || die "prometheus did not open port $PROMETHEUS_PORT (see $LOGS/prometheus.log)"
+}
+
 start_one() {
   if [ -n "$(pid_of "$1")" ]; then log "$1 already running (pid $(pid_of "$1"))"; return 0; fi
   case $1 in
@@ -182,6 +209,7 @@ start_one() {
     redis-master) start_redis redis-master "$REDIS_MASTER_PORT" ;;
     redis-replica) start_redis redis-replica "$REDIS_REPLICA_PORT" "$REDIS_MASTER_PORT" ;;
     sentinel-*) start_sentinel "$1" ;;
+    prometheus) start_prometheus ;;
     *) die "unknown component $1" ;;
   esac
 }

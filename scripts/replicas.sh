@@ -64,6 +64,23 @@ stop_replica() {
   rm -f "$(pidfile "$i")"
 }
 
+# The running replicas as Prometheus file_sd targets, with the labels a Kubernetes scrape would add.
+write_targets() {
+  local i first=1 dir="$STATE/prometheus"
+  mkdir -p "$dir"
+  {
+    printf '['
+    for i in $(known); do
+      pid_alive "$(pidfile "$i")" || continue
+      [ $first -eq 1 ] || printf ','
+      first=0
+      printf '{"targets":["127.0.0.1:%s"],"labels":{"namespace":"local","pod":"replica-%s"}}' "$(metrics_port "$i")" "$i"
+    done
+    printf ']\n'
+  } >"$dir/targets.json.tmp"
+  mv "$dir/targets.json.tmp" "$dir/targets.json"
+}
+
 status() {
   local i pid first=1 json=${1:-}
   [ "$json" = --json ] && printf '['
@@ -100,10 +117,12 @@ main() {
       [ ${#ids[@]} -gt 0 ] || mapfile -t ids < <(seq 1 "$n")
       for i in "${ids[@]}"; do start_replica "$i"; done
       for i in "${ids[@]}"; do wait_ready "$i"; done
+      write_targets
       ;;
     stop)
       [ ${#ids[@]} -gt 0 ] || mapfile -t ids < <(known)
       for i in "${ids[@]}"; do stop_replica "$i"; done
+      write_targets
       ;;
     kill)
       for i in "${ids[@]}"; do

@@ -29,7 +29,9 @@ ENV
 cat <<MSG
 
 auth-cluster is up.
-  API:      http://127.0.0.1:3001   (try: curl http://127.0.0.1:3001/readyz)
+  API:        http://127.0.0.1:3001   (try: curl http://127.0.0.1:3001/readyz)
+  metrics:    http://127.0.0.1:9401/metrics
+  Prometheus: http://127.0.0.1:59090  (scrapes every replica, loads dashboards/alerts.yaml)
   status:   ./scripts/status.sh
   stop:     ./scripts/down.sh
 MSG
