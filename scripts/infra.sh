@@ -117,6 +117,10 @@ pool_mode = transaction
 max_client_conn = 1000
 default_pool_size = 40
 server_reset_query =
+; Fail fast while Postgres is away, instead of holding queries for the 120 s default.
+query_wait_timeout = 1
+server_login_retry = 1
+server_connect_timeout = 2
 ignore_startup_parameters = extra_float_digits,options
 pidfile = $dir/pgbouncer.pid
 logfile = $LOGS/pgbouncer.log

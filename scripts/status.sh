@@ -3,8 +3,10 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 if [ "${1:-}" = --json ]; then
-  printf '{"infrastructure":%s,"replicas":%s}\n' "$("$ROOT/scripts/infra.sh" status --json)" "$("$ROOT/scripts/replicas.sh" status --json)"
+  printf '{"infrastructure":%s,"loadBalancer":%s,"replicas":%s}\n' "$("$ROOT/scripts/infra.sh" status --json)" \
+    "$("$ROOT/scripts/lb.sh" status --json)" "$("$ROOT/scripts/replicas.sh" status --json)"
 else
   "$ROOT/scripts/infra.sh" status
+  "$ROOT/scripts/lb.sh" status
   "$ROOT/scripts/replicas.sh" status
 fi

@@ -27,6 +27,10 @@ async function main(): Promise<void> {
   const app = createApp({ ...deps, config, logger, before: [deps.metrics.http] });
   const metricsServer = createMetricsServer(deps.metrics.registry);
   metricsServer.listen(config.http.metricsPort, config.http.host);
+  // Listen once Redis and the database answer (or after 10 s regardless): a load balancer without readiness
+  // checks, like the local nginx, would otherwise send a starting replica traffic it can only refuse.
+  const deadline = Date.now() + 10_000;
+  while (!(await deps.readiness.check()).ready && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   const server = http.createServer(app);
   server.keepAliveTimeout = 65_000; // longer than common load-balancer idle timeouts
   server.listen(config.http.port, config.http.host);

@@ -1,11 +1,19 @@
 // Control of the real local servers, for fault tests: stop and start components, follow Sentinel.
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
+import { promisify } from "node:util";
 import path from "node:path";
 import { Redis } from "ioredis";
 import { ROOT, infraEnv } from "./env.js";
 
+const execFileAsync = promisify(execFile);
+
 export function infra(command: "start" | "stop" | "kill", ...components: string[]): void {
   execFileSync(path.join(ROOT, "scripts/infra.sh"), [command, ...components], { stdio: "ignore" });
+}
+
+/** Like infra(), without blocking the event loop: load generators in this process keep running meanwhile. */
+export async function infraAsync(command: "start" | "stop" | "kill", ...components: string[]): Promise<void> {
+  await execFileAsync(path.join(ROOT, "scripts/infra.sh"), [command, ...components]);
 }
 
 export const SENTINELS = [56391, 56392, 56393];

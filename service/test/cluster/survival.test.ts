@@ -1,0 +1,184 @@
+// Survival suite: three replicas behind nginx under a bounded load while Kubernetes-like faults happen for real.
+// Prints a table (and writes .state/survival.md): scenario, requests, failed, longest unavailability, sessions lost.
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { randomBytes } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import bcrypt from "bcrypt";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ROOT, STATE, infraEnv } from "../support/env.js";
+import { componentOnPort, currentMaster, infra, infraAsync, redisHealthy, waitFor } from "../support/infra.js";
+import { Load, failed, longestUnavailability, send, sleep, type Outcome } from "./load.js";
+
+const LB = 8080;
+const PASSWORD = "survival password";
+const rows: string[] = [];
+let hash = "";
+
+// Asynchronous on purpose: the load generator runs in this process and must keep going during each fault.
+const execFileAsync = promisify(execFile);
+const script = async (name: string, ...args: string[]) => {
+  await execFileAsync(path.join(ROOT, "scripts", name), args, { timeout: 120_000 });
+};
+
+async function makeUsers(clients: number, perClient: number): Promise<string[][]> {
+  const run = randomBytes(4).toString("hex");
+  const users = Array.from({ length: clients }, (_, c) => Array.from({ length: perClient }, (_, i) => `surv-${run}-${c}-${i}`));
+  const db = new pg.Client({ connectionString: infraEnv().DIRECT_DATABASE_URL });
+  await db.connect();
+  await db.query("INSERT INTO users (username, password_hash, roles, updated_at) SELECT u, $2, '{}', now() FROM unnest($1::text[]) AS u", [users.flat(), hash]);
+  await db.end();
+  return users;
+}
+
+/** Tokens that should be valid but answer 401 (a 503 is retried: the question is loss, not availability). */
+async function lostSessions(tokens: Iterable<string>): Promise<number> {
+  let lost = 0;
+  for (const token of tokens) {
+    const res = await waitFor("a definite answer", async () => {
+      const r = await send(LB, "GET", "/v1/session", { authorization: `Bearer ${token}` });
+      return r.status === 200 || r.status === 401 ? r : undefined;
+    }, 30_000);
+    if (res.status === 401) lost++;
+  }
+  return lost;
+}
+
+interface Result {
+  load: Load;
+  outcomes: Outcome[];
+  failed: number;
+  longest: number;
+  lost: number;
+}
+
+async function scenario(name: string, fault: (load: Load) => Promise<void>): Promise<Result> {
+  const load = new Load(LB, await makeUsers(6, 200), PASSWORD);
+  load.start();
+  await sleep(1500);
+  await fault(load);
+  // Recovered: the last twenty requests, of every client, succeeded.
+  await waitFor(`${name}: recovery under load`, async () => {
+    const recent = load.outcomes.slice(-20);
+    return recent.length === 20 && !recent.some(failed);
+  }, 60_000);
+  await sleep(1500);
+  await load.stop();
+  const lost = load.lostDuring + (await lostSessions(load.live));
+  const outcomes = load.outcomes;
+  const result = { load, outcomes, failed: outcomes.filter(failed).length, longest: longestUnavailability(outcomes), lost };
+  const slug = name.split(" (")[0]!.replaceAll(" ", "-");
+  writeFileSync(path.join(STATE, `survival-${slug}.json`), JSON.stringify(outcomes));
+  rows.push(`| ${name} | ${outcomes.length} | ${result.failed} | ${result.longest.toFixed(2)} s | ${lost} |`);
+  console.log(rows.at(-1));
+  return result;
+}
+
+describe("survival of the local cluster", () => {
+  beforeAll(async () => {
+    hash = bcrypt.hashSync(PASSWORD, 10);
+    await redisHealthy();
+    infra("start", "pgbouncer", "postgres");
+    await script("cluster.sh", "--replicas", "3");
+  }, 180_000);
+
+  afterAll(() => {
+    const table = [
+      "| scenario | requests | failed requests | longest unavailability | sessions lost |",
+      "|---|---|---|---|---|",
+      ...rows,
+    ].join("\n");
+    console.log(`\n${table}\n`);
+    writeFileSync(path.join(STATE, "survival.md"), `${table}\n`);
+  });
+
+  it("rolling restart: each replica drains on SIGTERM and returns; zero failed requests, zero sessions lost", async () => {
+    const r = await scenario("rolling restart (SIGTERM, drain, start; each replica)", async () => {
+      for (const i of ["1", "2", "3"]) {
+        await script("replicas.sh", "stop", i);
+        await script("replicas.sh", "start", i);
+        await sleep(500);
+      }
+    });
+    expect(r.failed).toBe(0);
+    expect(r.lost).toBe(0);
+  });
+
+  it("full restart: every session issued before validates afterwards", async () => {
+    const r = await scenario("full restart (all replicas stop, then start)", async () => {
+      await script("replicas.sh", "stop");
+      await script("replicas.sh", "start", "--replicas", "3");
+    });
+    expect(r.lost).toBe(0);
+  });
+
+  it("crash: SIGKILL of one replica fails at most its requests in flight, loses no session", async () => {
+    const r = await scenario("crash (SIGKILL one replica, restart it)", async () => {
+      await script("replicas.sh", "kill", "2");
+      await sleep(3000);
+      await script("replicas.sh", "start", "2");
+    });
+    expect(r.lost).toBe(0);
+    expect(r.failed).toBeLessThanOrEqual(6); // at most one request in flight per client
+  });
+
+  for (const round of [1, 2]) {
+    it(`Redis master loss (${round}): Sentinel promotes, the service follows; 503 + Retry-After (never 401) meanwhile, no session lost`, async () => {
+      const r = await scenario(`Redis master loss ${round} (SIGKILL master)`, async (load) => {
+        const killedAt = Date.now();
+        await infraAsync("kill", componentOnPort(await currentMaster()));
+        await waitFor("requests failing while no master is reachable", async () => load.outcomes.some((o) => o.at > killedAt && failed(o)), 10_000);
+      });
+      expect(r.lost).toBe(0);
+      expect(r.longest).toBeLessThan(10);
+      const unavailable = r.outcomes.filter((o) => o.status === 503);
+      expect(unavailable.every((o) => o.error === "unavailable" && o.retryAfter !== undefined)).toBe(true);
+      expect(r.outcomes.filter((o) => failed(o) && o.status !== 503)).toEqual([]);
+      await redisHealthy(); // the old master is back, as a replica
+    });
+  }
+
+  it("database loss: validation and logout keep working, login answers 503 within 2 s, all recovers by itself", async () => {
+    let outageStart = 0;
+    let outageEnd = 0;
+    const r = await scenario("database loss (stop PgBouncer, then Postgres)", async () => {
+      outageStart = Date.now();
+      await infraAsync("stop", "pgbouncer");
+      await sleep(3000);
+      await infraAsync("stop", "postgres");
+      await sleep(3000);
+      outageEnd = Date.now();
+      await infraAsync("start", "postgres", "pgbouncer");
+      await waitFor("a login after the database returns", async () => {
+        const res = await send(LB, "GET", "/readyz");
+        return res.status === 200;
+      }, 30_000);
+    });
+    expect(r.lost).toBe(0);
+    const during = r.outcomes.filter((o) => o.at >= outageStart && o.at + o.ms <= outageEnd);
+    expect(during.filter((o) => o.kind !== "login" && failed(o))).toEqual([]);
+    const logins = during.filter((o) => o.kind === "login");
+    expect(logins.length).toBeGreaterThan(0);
+    for (const o of logins) {
+      expect(o.status).toBe(503);
+      expect(o.error).toBe("unavailable");
+      expect(o.ms).toBeLessThan(2_000);
+    }
+    expect(r.outcomes.filter((o) => o.at > outageEnd + 5_000 && failed(o))).toEqual([]);
+  });
+
+  it("Redis replica loss: logins keep working (WAIT times out and the login is accepted, as documented)", async () => {
+    const r = await scenario("Redis replica loss (stop the replica, start it)", async () => {
+      const master = await currentMaster();
+      await infraAsync("stop", componentOnPort(master === 56379 ? 56380 : 56379));
+      await sleep(4000);
+      await infraAsync("start", "redis-master", "redis-replica");
+    });
+    expect(r.failed).toBe(0);
+    expect(r.lost).toBe(0);
+    expect(r.outcomes.filter((o) => o.kind === "login" && o.status === 201).length).toBeGreaterThan(0);
+    await redisHealthy();
+  });
+});
