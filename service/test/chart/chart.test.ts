@@ -1,0 +1,207 @@
+// The Helm chart, without a cluster: lint and render with real helm (4 and 3), validate every object against
+// Kubernetes' own OpenAPI, and check what operators rely on. Tool paths come from scripts/test.sh.
+import { execFileSync } from "node:child_process";
+import { readFileSync, readdirSync } from "node:fs";
+import path from "node:path";
+import { PrometheusRule, ServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
+import { describe, expect, it } from "vitest";
+import { parse as parseYaml, parseAllDocuments } from "yaml";
+import { configVariables } from "../../src/config.js";
+import { ROOT } from "../support/env.js";
+import { KubernetesSchema } from "../support/k8s-openapi.js";
+
+const need = (name: string) => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set: run the suite through ./scripts/test.sh, which installs the tool`);
+  return v;
+};
+const HELMS = { helm4: need("HELM4_BIN"), helm3: need("HELM3_BIN") };
+const schema = new KubernetesSchema(need("K8S_OPENAPI"));
+const CHART = path.join(ROOT, "charts/auth-cluster");
+
+type Obj = { apiVersion: string; kind: string; metadata: { name: string; annotations?: Record<string, string> }; spec?: any; data?: Record<string, string> };
+
+const VALUE_SETS: Record<string, string[]> = {
+  // Chart defaults plus the only two things it cannot guess: where Postgres is, and its password.
+  defaults: ["--set", "postgres.host=db.example", "--set", "postgres.password=secret"],
+  "hpa-off": ["--set", "postgres.host=db.example", "--set", "postgres.password=secret", "--set", "autoscaling.enabled=false", "--set", "replicaCount=3"],
+  "external-redis": [
+    "--set", "postgres.host=db.example", "--set", "postgres.existingSecret=pg", "--set", "redis.enabled=false",
+    "--set", "redis.existingSecret=redis-creds", "--set", "redis.external.sentinels={s1.example:26379,s2.example:26379,s3.example:26379}",
+  ],
+  everything: ["-f", path.join(ROOT, "service/test/chart/values-everything.yaml")],
+};
+
+function helm(bin: string, args: string[]): string {
+  return execFileSync(bin, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+}
+
+function render(bin: string, set: string): Obj[] {
+  const text = helm(bin, ["template", "auth", CHART, "--namespace", "auth", ...VALUE_SETS[set]!]);
+  return parseAllDocuments(text).map((d) => d.toJS() as Obj).filter((o) => o && o.kind);
+}
+
+const containersOf = (o: Obj): any[] => {
+  const spec = o.kind === "Job" || o.kind === "Deployment" || o.kind === "StatefulSet" ? o.spec.template.spec : null;
+  return spec ? [...(spec.initContainers ?? []), ...spec.containers] : [];
+};
+
+describe("Helm chart", () => {
+  it("checks objects with a schema that does catch unknown fields and wrong types", () => {
+    const pod = { apiVersion: "v1", kind: "Pod", metadata: { name: "p" }, spec: { containers: [{ name: "c", image: "i:1", imagePullPolcy: "Always" }] } };
+    expect(schema.validate(pod)).toEqual([".spec.containers[0].imagePullPolcy: unknown field"]);
+    const bad = { apiVersion: "v1", kind: "Service", metadata: { name: "s" }, spec: { ports: [{ port: "eighty" }] } };
+    expect(schema.validate(bad)).toEqual([".spec.ports[0].port: must be an integer"]);
+  });
+
+  for (const [name, bin] of Object.entries(HELMS)) {
+    it(`passes ${name} lint --strict with every value set`, () => {
+      for (const set of Object.keys(VALUE_SETS)) {
+        expect(helm(bin, ["lint", "--strict", CHART, ...VALUE_SETS[set]!])).toMatch(/0 chart\(s\) failed/);
+      }
+    });
+  }
+
+  for (const set of Object.keys(VALUE_SETS)) {
+    describe(`rendered with "${set}"`, () => {
+      const objects = render(HELMS.helm4, set);
+      const byKind = (kind: string) => objects.filter((o) => o.kind === kind);
+      const api = objects.find((o) => o.kind === "Deployment" && o.metadata.name === "auth-auth-cluster")!;
+      const container = api.spec.template.spec.containers[0];
+
+      it("renders the same objects with Helm 3.22", () => {
+        const v3 = render(HELMS.helm3, set).map((o) => `${o.kind}/${o.metadata.name}`).sort();
+        expect(v3).toEqual(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort());
+      });
+
+      it("validates every object against the Kubernetes OpenAPI schema (unknown fields included)", () => {
+        for (const o of objects) {
+          if (o.apiVersion === "monitoring.coreos.com/v1") {
+            const Model = o.kind === "ServiceMonitor" ? ServiceMonitor : PrometheusRule;
+            expect(() => new Model(o as never).validate(), `${o.kind}/${o.metadata.name}`).not.toThrow();
+          } else {
+            expect(schema.validate(o), `${o.kind}/${o.metadata.name}`).toEqual([]);
+          }
+        }
+      });
+
+      it("runs non-root, read-only, without capabilities or a service-account token", () => {
+        for (const o of objects.filter((x) => containersOf(x).length > 0)) {
+          const pod = o.spec.template.spec;
+          expect(pod.automountServiceAccountToken, o.metadata.name).toBe(false);
+          expect(pod.securityContext.runAsNonRoot, o.metadata.name).toBe(true);
+          expect(pod.securityContext.seccompProfile.type).toBe("RuntimeDefault");
+          for (const c of containersOf(o)) {
+            expect(c.securityContext.readOnlyRootFilesystem, c.name).toBe(true);
+            expect(c.securityContext.allowPrivilegeEscalation, c.name).toBe(false);
+            expect(c.securityContext.capabilities.drop, c.name).toEqual(["ALL"]);
+            expect(c.image, c.name).not.toMatch(/:latest$|^[^:]+$/);
+            expect(c.resources.requests.cpu, c.name).toBeDefined();
+            expect(c.resources.limits.memory, c.name).toBeDefined();
+          }
+        }
+        expect(api.spec.template.spec.volumes.find((v: any) => v.name === "tmp").emptyDir).toBeDefined();
+      });
+
+      it("probes liveness /healthz, readiness /readyz, and startup; drains longer than it takes to stop", () => {
+        expect(container.livenessProbe.httpGet.path).toBe("/healthz");
+        expect(container.readinessProbe.httpGet.path).toBe("/readyz");
+        expect(container.startupProbe.httpGet.path).toBe("/healthz");
+        const cm = objects.find((o) => o.kind === "ConfigMap" && o.metadata.name === "auth-auth-cluster")!;
+        const preStop = Number(container.lifecycle.preStop.exec.command[1]);
+        const drain = (Number(cm.data!.SHUTDOWN_DELAY_MS) + Number(cm.data!.SHUTDOWN_GRACE_MS)) / 1000;
+        expect(api.spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThan(preStop + drain);
+        expect(api.spec.template.metadata.annotations["checksum/config"]).toMatch(/^[0-9a-f]{64}$/);
+        expect(api.spec.template.spec.topologySpreadConstraints[0].topologyKey).toBe("kubernetes.io/hostname");
+      });
+
+      it("has no duplicate env names in any container (Helm 4's server-side apply refuses them)", () => {
+        for (const o of objects) {
+          for (const c of containersOf(o)) {
+            const names = (c.env ?? []).map((e: { name: string }) => e.name);
+            expect(names.filter((n: string, i: number) => names.indexOf(n) !== i), `${o.metadata.name}/${c.name}`).toEqual([]);
+          }
+        }
+      });
+
+      it("sets every variable the service requires, and only variables the service knows", () => {
+        const cm = objects.find((o) => o.kind === "ConfigMap" && o.metadata.name === "auth-auth-cluster")!;
+        const envNames = new Set<string>([...Object.keys(cm.data!), ...container.env.map((e: { name: string }) => e.name)]);
+        const known = new Set(Object.keys(configVariables));
+        const chartOnly = new Set(["DB_PASSWORD", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SERVICE_NAME"]);
+        for (const n of envNames) expect(known.has(n) || chartOnly.has(n), `${n} is not a service variable`).toBe(true);
+        // 1:1: every service variable is set by the chart except HOST (the default, 0.0.0.0, is right in a pod).
+        for (const n of known) if (n !== "HOST") expect(envNames.has(n), `${n} is not set by the chart`).toBe(true);
+      });
+
+      it("has a PDB with maxUnavailable 1 and an HPA in bounds, and no replicas on the Deployment while the HPA is on", () => {
+        const pdb = byKind("PodDisruptionBudget").find((p) => p.metadata.name === "auth-auth-cluster")!;
+        expect(pdb.spec.maxUnavailable).toBe(1);
+        const hpa = byKind("HorizontalPodAutoscaler")[0];
+        if (set === "hpa-off") {
+          expect(hpa).toBeUndefined();
+          expect(api.spec.replicas).toBe(3);
+        } else {
+          expect(api.spec.replicas).toBeUndefined();
+          expect(hpa!.spec.minReplicas).toBeGreaterThanOrEqual(2);
+          expect(hpa!.spec.maxReplicas).toBeGreaterThan(hpa!.spec.minReplicas);
+          expect(hpa!.spec.metrics[0].resource.name).toBe("cpu");
+          expect(hpa!.spec.behavior.scaleDown.stabilizationWindowSeconds).toBeGreaterThan(hpa!.spec.behavior.scaleUp.stabilizationWindowSeconds);
+        }
+      });
+
+      it("runs migrations as a pre-install/pre-upgrade hook straight to Postgres, and PgBouncer in transaction mode", () => {
+        const job = byKind("Job")[0]!;
+        expect(job.metadata.annotations!["helm.sh/hook"]).toBe("pre-install,pre-upgrade");
+        const url = job.spec.template.spec.containers[0].env.find((e: { name: string }) => e.name === "DIRECT_DATABASE_URL").value;
+        expect(url).toContain("@db.example:5432/");
+        const pgb = objects.find((o) => o.kind === "ConfigMap" && o.metadata.name === "auth-auth-cluster-pgbouncer")!;
+        expect(pgb.data!["pgbouncer.ini"]).toMatch(/pool_mode = transaction/);
+        const dbUrl = container.env.find((e: { name: string }) => e.name === "DATABASE_URL").value;
+        expect(dbUrl).toContain("@auth-auth-cluster-pgbouncer:6432/");
+      });
+    });
+  }
+
+  it("ships dashboards and alert rules identical to dashboards/", () => {
+    for (const file of readdirSync(path.join(ROOT, "dashboards")).filter((f) => f.endsWith(".json"))) {
+      expect(readFileSync(path.join(CHART, "files/dashboards", file), "utf8"), file).toBe(readFileSync(path.join(ROOT, "dashboards", file), "utf8"));
+    }
+    expect(readFileSync(path.join(CHART, "files/alerts.yaml"), "utf8")).toBe(readFileSync(path.join(ROOT, "dashboards/alerts.yaml"), "utf8"));
+    const objects = render(HELMS.helm4, "everything");
+    const boards = objects.filter((o) => o.kind === "ConfigMap" && (o.metadata as any).labels?.grafana_dashboard === "1");
+    expect(boards).toHaveLength(3);
+    for (const b of boards) {
+      const [key, json] = Object.entries(b.data!)[0]!;
+      expect(json).toBe(readFileSync(path.join(ROOT, "dashboards", key.replace("auth-cluster-", "")), "utf8"));
+    }
+    const rule = objects.find((o) => o.kind === "PrometheusRule")!;
+    expect(rule.spec).toEqual(parseYaml(readFileSync(path.join(ROOT, "dashboards/alerts.yaml"), "utf8")));
+  });
+
+  it("refuses an unknown values key (a typo) and a missing Postgres address", () => {
+    for (const bin of Object.values(HELMS)) {
+      expect(() => helm(bin, ["template", "auth", CHART, ...VALUE_SETS.defaults!, "--set", "config.bcrytCost=10"])).toThrow(/additional propert/i);
+      expect(() => helm(bin, ["template", "auth", CHART, "--set", "postgres.password=x"])).toThrow(/postgres.host is required/);
+    }
+  });
+
+  it("keeps the dev manifests valid, and every YAML file parses", () => {
+    for (const doc of parseAllDocuments(readFileSync(path.join(ROOT, "k8s/postgres.yaml"), "utf8"))) {
+      const o = doc.toJS() as Obj;
+      expect(schema.validate(o), `${o.kind}/${o.metadata.name}`).toEqual([]);
+    }
+    const skaffold = parseYaml(readFileSync(path.join(ROOT, "skaffold.yaml"), "utf8")) as { apiVersion: string; deploy: { helm: { releases: { chartPath: string }[] } } };
+    expect(skaffold.apiVersion).toMatch(/^skaffold\/v4beta\d+$/);
+    expect(skaffold.deploy.helm.releases[0]!.chartPath).toBe("charts/auth-cluster");
+    for (const f of ["k8s/kind-cluster.yaml", "k8s/values-kind.yaml", "charts/auth-cluster/values.yaml", "charts/auth-cluster/Chart.yaml", "dashboards/alerts.yaml"]) {
+      expect(() => parseYaml(readFileSync(path.join(ROOT, f), "utf8")), f).not.toThrow();
+    }
+    // The kind values render too.
+    expect(() => helm(HELMS.helm4, ["template", "auth", CHART, "-f", path.join(ROOT, "k8s/values-kind.yaml")])).not.toThrow();
+  });
+
+  it("has a Dockerfile that hadolint accepts", () => {
+    expect(execFileSync(need("HADOLINT_BIN"), [path.join(ROOT, "Dockerfile")], { encoding: "utf8" }).trim()).toBe("");
+  });
+});
