@@ -16,7 +16,7 @@ HELM4_BIN=$(ensure_helm "$HELM4_VERSION")
 HELM3_BIN=$(ensure_helm "$HELM3_VERSION")
 K8S_OPENAPI=$(ensure_k8s_openapi)
 HADOLINT_BIN=$(ensure_hadolint)
-export HELM4_BIN HELM3_BIN K8S_OPENAPI HADOLINT_BIN
+export HELM4_BIN HELM3_BIN K8S_OPENAPI HADOLINT_BIN K8S_VERSION
 
 log "shellcheck"
 shellcheck "$ROOT"/scripts/*.sh "$ROOT"/.ci/run

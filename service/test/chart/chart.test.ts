@@ -18,6 +18,8 @@ const need = (name: string) => {
 const HELMS = { helm4: need("HELM4_BIN"), helm3: need("HELM3_BIN") };
 const schema = new KubernetesSchema(need("K8S_OPENAPI"));
 const CHART = path.join(ROOT, "charts/auth-cluster");
+// Render for the Kubernetes version whose OpenAPI the objects are checked against (scripts/lib.sh K8S_VERSION).
+const KUBE_VERSION = need("K8S_VERSION");
 
 type Obj = { apiVersion: string; kind: string; metadata: { name: string; annotations?: Record<string, string> }; spec?: any; data?: Record<string, string> };
 
@@ -37,7 +39,7 @@ function helm(bin: string, args: string[]): string {
 }
 
 function render(bin: string, set: string): Obj[] {
-  const text = helm(bin, ["template", "auth", CHART, "--namespace", "auth", ...VALUE_SETS[set]!]);
+  const text = helm(bin, ["template", "auth", CHART, "--namespace", "auth", "--kube-version", KUBE_VERSION, ...VALUE_SETS[set]!]);
   return parseAllDocuments(text).map((d) => d.toJS() as Obj).filter((o) => o && o.kind);
 }
 
@@ -181,8 +183,8 @@ describe("Helm chart", () => {
 
   it("refuses an unknown values key (a typo) and a missing Postgres address", () => {
     for (const bin of Object.values(HELMS)) {
-      expect(() => helm(bin, ["template", "auth", CHART, ...VALUE_SETS.defaults!, "--set", "config.bcrytCost=10"])).toThrow(/additional propert/i);
-      expect(() => helm(bin, ["template", "auth", CHART, "--set", "postgres.password=x"])).toThrow(/postgres.host is required/);
+      expect(() => helm(bin, ["template", "auth", CHART, "--kube-version", KUBE_VERSION, ...VALUE_SETS.defaults!, "--set", "config.bcrytCost=10"])).toThrow(/additional propert/i);
+      expect(() => helm(bin, ["template", "auth", CHART, "--kube-version", KUBE_VERSION, "--set", "postgres.password=x"])).toThrow(/postgres.host is required/);
     }
   });
 
@@ -198,7 +200,7 @@ describe("Helm chart", () => {
       expect(() => parseYaml(readFileSync(path.join(ROOT, f), "utf8")), f).not.toThrow();
     }
     // The kind values render too.
-    expect(() => helm(HELMS.helm4, ["template", "auth", CHART, "-f", path.join(ROOT, "k8s/values-kind.yaml")])).not.toThrow();
+    expect(() => helm(HELMS.helm4, ["template", "auth", CHART, "--kube-version", KUBE_VERSION, "-f", path.join(ROOT, "k8s/values-kind.yaml")])).not.toThrow();
   });
 
   it("has a Dockerfile that hadolint accepts", () => {

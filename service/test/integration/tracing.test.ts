@@ -75,6 +75,9 @@ describe("tracing", () => {
     expect(hash.attributes.map((a) => a.key)).toContain("auth.password.queue_wait_ms");
     const redis = tree.filter((s) => s.attributes.some((a) => a.key === "db.system" && a.value.stringValue === "redis") || s.attributes.some((a) => a.key === "db.system.name" && a.value.stringValue === "redis"));
     const postgres = tree.filter((s) => s.attributes.some((a) => (a.key === "db.system" || a.key === "db.system.name") && /postgres/.test(String(a.value.stringValue))));
+    const express = tree.filter((s) => s.attributes.some((a) => a.key === "express.type"));
+    expect(express.map((s) => s.name)).toContain("router - /v1/sessions");
+    for (const s of express) expect(descendsFromServer(s)).toBe(true);
     expect(redis.length).toBeGreaterThan(0);
     expect(postgres.length).toBeGreaterThan(0);
     for (const s of [...redis, ...postgres]) expect(descendsFromServer(s)).toBe(true);
