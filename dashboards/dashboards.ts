@@ -22,6 +22,21 @@ const quantiles = (metric: string, by: string, label: string): Target[] =>
     legend: `p${q * 100}${label}`,
   }));
 
+const queryVariable = (name: string, label: string, query: string) => ({
+  name,
+  label,
+  type: "query",
+  datasource: { type: "prometheus", uid: "${datasource}" },
+  query: { query, refId: name },
+  definition: query,
+  refresh: 2,
+  includeAll: true,
+  multi: true,
+  allValue: ".*",
+  current: {},
+  hide: 0,
+});
+
 function dashboard(uid: string, title: string, description: string, panels: PanelSpec[]) {
   return {
     uid,
@@ -38,34 +53,8 @@ function dashboard(uid: string, title: string, description: string, panels: Pane
     templating: {
       list: [
         { name: "datasource", label: "Data source", type: "datasource", query: "prometheus", current: {}, hide: 0 },
-        {
-          name: "namespace",
-          label: "Namespace",
-          type: "query",
-          datasource: { type: "prometheus", uid: "${datasource}" },
-          query: { query: 'label_values(auth_login_attempts_total, namespace)', refId: "namespace" },
-          definition: "label_values(auth_login_attempts_total, namespace)",
-          refresh: 2,
-          includeAll: true,
-          multi: true,
-          allValue: ".*",
-          current: {},
-          hide: 0,
-        },
-        {
-          name: "pod",
-          label: "Pod",
-          type: "query",
-          datasource: { type: "prometheus", uid: "${datasource}" },
-          query: { query: 'label_values(auth_login_attempts_total{namespace=~"$namespace"}, pod)', refId: "pod" },
-          definition: 'label_values(auth_login_attempts_total{namespace=~"$namespace"}, pod)',
-          refresh: 2,
-          includeAll: true,
-          multi: true,
-          allValue: ".*",
-          current: {},
-          hide: 0,
-        },
+        queryVariable("namespace", "Namespace", "label_values(auth_login_attempts_total, namespace)"),
+        queryVariable("pod", "Pod", 'label_values(auth_login_attempts_total{namespace=~"$namespace"}, pod)'),
       ],
     },
     panels: panels.map((p, i) => ({

@@ -5,14 +5,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-replicas=3
-while [ $# -gt 0 ]; do
-  case $1 in
-    --replicas) replicas=$2; shift 2 ;;
-    *) die "usage: $0 [--replicas N]" ;;
-  esac
-done
-[[ $replicas =~ ^[1-9]$ ]] || die "--replicas must be 1 to 9"
+parse_replicas "$@"
 mkdir -p "$RUN"
 
 # Local-only settings: anyone may register, cookies work over plain http, nginx's X-Forwarded-For is trusted,

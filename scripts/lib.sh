@@ -161,3 +161,15 @@ ensure_k8s_openapi() {
   [ -f "$dir/api/openapi-spec/swagger.json" ] || die "no swagger.json in k8s.io/kubernetes@$K8S_VERSION"
   echo "$dir/api/openapi-spec/swagger.json"
 }
+
+# parse_replicas ARGS...: sets replicas from --replicas N (1 to 9, default 3); refuses anything else.
+parse_replicas() {
+  replicas=3
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --replicas) [ $# -ge 2 ] || die "--replicas needs a number"; replicas=$2; shift 2 ;;
+      *) die "usage: $0 [--replicas N]" ;;
+    esac
+  done
+  [[ $replicas =~ ^[1-9]$ ]] || die "--replicas must be 1 to 9"
+}

@@ -6,14 +6,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-replicas=3
-while [ $# -gt 0 ]; do
-  case $1 in
-    --replicas) replicas=$2; shift 2 ;;
-    *) die "usage: $0 [--replicas N]" ;;
-  esac
-done
-[[ $replicas =~ ^[1-9]$ ]] || die "--replicas must be 1 to 9"
+parse_replicas "$@"
 
 ensure_packages curl=curl
 ensure_node_modules
