@@ -6,8 +6,8 @@ export default defineConfig({
   test: {
     include: ["service/test/**/*.test.ts"],
     fileParallelism: false,
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    testTimeout: 120_000,
+    hookTimeout: 180_000,
     reporters: ["default"],
   },
 });

@@ -13,6 +13,8 @@ import { componentOnPort, currentMaster, infra, infraAsync, redisHealthy, waitFo
 import { Load, failed, longestUnavailability, send, sleep, type Outcome } from "./load.js";
 
 const LB = 8080;
+// A scenario plus Sentinel settling afterwards can take a minute or two.
+const SCENARIO_TIMEOUT = 240_000;
 const PASSWORD = "survival password";
 const rows: string[] = [];
 let hash = "";
@@ -57,15 +59,18 @@ interface Result {
 async function scenario(name: string, fault: (load: Load) => Promise<void>): Promise<Result> {
   const load = new Load(LB, await makeUsers(6, 200), PASSWORD);
   load.start();
-  await sleep(1500);
-  await fault(load);
-  // Recovered: the last twenty requests, of every client, succeeded.
-  await waitFor(`${name}: recovery under load`, async () => {
-    const recent = load.outcomes.slice(-20);
-    return recent.length === 20 && !recent.some(failed);
-  }, 60_000);
-  await sleep(1500);
-  await load.stop();
+  try {
+    await sleep(1500);
+    await fault(load);
+    // Recovered: the last twenty requests, of every client, succeeded.
+    await waitFor(`${name}: recovery under load`, async () => {
+      const recent = load.outcomes.slice(-20);
+      return recent.length === 20 && !recent.some(failed);
+    }, 60_000);
+    await sleep(1500);
+  } finally {
+    await load.stop(); // never leave clients running into the next scenario
+  }
   const lost = load.lostDuring + (await lostSessions(load.live));
   const outcomes = load.outcomes;
   const result = { load, outcomes, failed: outcomes.filter(failed).length, longest: longestUnavailability(outcomes), lost };
@@ -104,7 +109,7 @@ describe("survival of the local cluster", () => {
     });
     expect(r.failed).toBe(0);
     expect(r.lost).toBe(0);
-  });
+  }, SCENARIO_TIMEOUT);
 
   it("full restart: every session issued before validates afterwards", async () => {
     const r = await scenario("full restart (all replicas stop, then start)", async () => {
@@ -112,7 +117,7 @@ describe("survival of the local cluster", () => {
       await script("replicas.sh", "start", "--replicas", "3");
     });
     expect(r.lost).toBe(0);
-  });
+  }, SCENARIO_TIMEOUT);
 
   it("crash: SIGKILL of one replica fails at most its requests in flight, loses no session", async () => {
     const r = await scenario("crash (SIGKILL one replica, restart it)", async () => {
@@ -122,7 +127,7 @@ describe("survival of the local cluster", () => {
     });
     expect(r.lost).toBe(0);
     expect(r.failed).toBeLessThanOrEqual(6); // at most one request in flight per client
-  });
+  }, SCENARIO_TIMEOUT);
 
   for (const round of [1, 2]) {
     it(`Redis master loss (${round}): Sentinel promotes, the service follows; 503 + Retry-After (never 401) meanwhile, no session lost`, async () => {
@@ -137,7 +142,7 @@ describe("survival of the local cluster", () => {
       expect(unavailable.every((o) => o.error === "unavailable" && o.retryAfter !== undefined)).toBe(true);
       expect(r.outcomes.filter((o) => failed(o) && o.status !== 503)).toEqual([]);
       await redisHealthy(); // the old master is back, as a replica
-    });
+    }, SCENARIO_TIMEOUT);
   }
 
   it("database loss: validation and logout keep working, login answers 503 within 2 s, all recovers by itself", async () => {
@@ -167,7 +172,7 @@ describe("survival of the local cluster", () => {
       expect(o.ms).toBeLessThan(2_000);
     }
     expect(r.outcomes.filter((o) => o.at > outageEnd + 5_000 && failed(o))).toEqual([]);
-  });
+  }, SCENARIO_TIMEOUT);
 
   it("Redis replica loss: logins keep working (WAIT times out and the login is accepted, as documented)", async () => {
     const r = await scenario("Redis replica loss (stop the replica, start it)", async () => {
@@ -180,5 +185,5 @@ describe("survival of the local cluster", () => {
     expect(r.lost).toBe(0);
     expect(r.outcomes.filter((o) => o.kind === "login" && o.status === 201).length).toBeGreaterThan(0);
     await redisHealthy();
-  });
+  }, SCENARIO_TIMEOUT);
 });
