@@ -18,8 +18,6 @@ SENTINEL_DOWN_AFTER_MS="${SENTINEL_DOWN_AFTER_MS:-2000}"
 SENTINEL_FAILOVER_TIMEOUT_MS="${SENTINEL_FAILOVER_TIMEOUT_MS:-6000}"
 PROMETHEUS_PORT="${PROMETHEUS_PORT:-59090}"
 LB_PORT="${LB_PORT:-8080}"
-SERVICE_PORT="${SERVICE_PORT:-3000}"
-SERVICE_METRICS_PORT="${SERVICE_METRICS_PORT:-9464}"
 
 log() { printf '[%s] %s\n' "$(basename "$0")" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -76,7 +74,7 @@ load_secrets() {
   . "$f"
 }
 
-# service_env: the environment a service replica needs to reach the local infrastructure.
+# write_service_env: the environment a service replica needs to reach the local infrastructure.
 write_service_env() {
   load_secrets
   local sentinels

@@ -76,7 +76,7 @@ export interface DurabilityPolicy {
   onShortfall?: (acked: number) => void;
 }
 
-export const ACTIVE_KEY = "auth:active";
+const ACTIVE_KEY = "auth:active";
 
 export class RedisSessionStore implements SessionStore {
   private readonly redis: Redis;
@@ -209,7 +209,7 @@ export class RedisSessionStore implements SessionStore {
 }
 
 const tag = (userId: string) => `auth:{u:${userId}}`;
-export const indexKey = (userId: string) => `${tag(userId)}:idx`;
+const indexKey = (userId: string) => `${tag(userId)}:idx`;
 const sessionPrefix = (userId: string) => `${tag(userId)}:s:`;
 export const sessionKey = (userId: string, sessionId: string) => `${sessionPrefix(userId)}${sessionId}`;
 const member = (userId: string, sessionId: string) => `${userId}:${sessionId}`;

@@ -4,7 +4,7 @@ import { z } from "zod";
 import { login, type LoginDeps } from "../../auth/login.js";
 import type { SessionService } from "../../auth/sessions.js";
 import type { StoredSession } from "../../auth/ports.js";
-import { authenticate, callerOf } from "../authenticate.js";
+import { authenticate, callerOf, optionalCallerOf } from "../authenticate.js";
 import { HttpError } from "../errors.js";
 import { parseBody } from "../validate.js";
 
@@ -55,7 +55,7 @@ export function sessionRoutes(sessions: SessionService, loginDeps: LoginDeps, op
 
   // Idempotent: logging out without a (valid) session still answers 204 and clears the cookie.
   router.delete("/v1/session", authenticate(sessions, { ...opts, required: false }), async (_req, res) => {
-    const caller = res.locals.caller as ReturnType<typeof callerOf> | undefined;
+    const caller = optionalCallerOf(res);
     if (caller) await sessions.revoke(caller.session.userId, caller.session.id, "logout");
     clearCookie(res);
     res.status(204).end();

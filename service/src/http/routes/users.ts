@@ -1,5 +1,5 @@
 // Registration, password change, and the admin operations on users.
-import { Router, type NextFunction, type Request, type Response } from "express";
+import { Router, type Request, type Response } from "express";
 import { z } from "zod";
 import { changePassword, register, updateUser, type AccountDeps } from "../../auth/accounts.js";
 import type { SessionService } from "../../auth/sessions.js";
@@ -54,7 +54,7 @@ export function userRoutes(sessions: SessionService, accounts: AccountDeps, opts
     res.json({ revoked });
   });
 
-  router.patch("/v1/users/:id", auth, requireAdmin, async (req: Request, res: Response, _next: NextFunction) => {
+  router.patch("/v1/users/:id", auth, requireAdmin, async (req: Request, res: Response) => {
     const patch = parseBody(userPatch, req);
     res.json(await updateUser(accounts, String(req.params.id), patch));
   });
