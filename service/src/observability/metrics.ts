@@ -50,43 +50,35 @@ export function createMetrics() {
     help: "Password hashes refused because the queue could not serve them in time (503 overloaded).",
     registers: [registry],
   });
-  const hashSources: { stats?: () => HashPoolStats } = {};
-  const gaugeOf = (name: string, help: string, read: (s: HashPoolStats) => number) =>
-    new client.Gauge({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        if (hashSources.stats) this.set(read(hashSources.stats()));
-      },
-    });
+  /** A gauge read at scrape time from a source wired later (the pools exist after the metrics). */
+  const sourced = <S>() => {
+    const source: { read?: () => S } = {};
+    const gauge = (name: string, help: string, pick: (s: S) => number) =>
+      new client.Gauge({
+        name,
+        help,
+        registers: [registry],
+        collect() {
+          if (source.read) this.set(pick(source.read()));
+        },
+      });
+    return { source, gauge };
+  };
+  const hashPool = sourced<HashPoolStats>();
+  const gaugeOf = hashPool.gauge;
   gaugeOf("auth_password_hash_queue_depth", "Password hashes waiting for a worker slot.", (s) => s.depth);
   gaugeOf("auth_password_hash_in_flight", "Password hashes running on worker threads.", (s) => s.inFlight);
   gaugeOf("auth_password_hash_pool_size", "Worker threads for password hashing.", (s) => s.poolSize);
 
-  const logins = new client.Counter({
-    name: "auth_login_attempts_total",
-    help: "Login attempts by result.",
-    labelNames: ["result"] as const,
-    registers: [registry],
-  });
-  for (const result of LOGIN_RESULTS) logins.inc({ result }, 0);
-
-  const validations = new client.Counter({
-    name: "auth_session_validations_total",
-    help: "Session validations by result.",
-    labelNames: ["result"] as const,
-    registers: [registry],
-  });
-  for (const result of VALIDATION_RESULTS) validations.inc({ result }, 0);
-
-  const revocations = new client.Counter({
-    name: "auth_session_revocations_total",
-    help: "Sessions ended before their expiry, by reason.",
-    labelNames: ["reason"] as const,
-    registers: [registry],
-  });
-  for (const reason of REVOCATION_REASONS) revocations.inc({ reason }, 0);
+  /** A counter with one series per known label value, present (at 0) from the first scrape. */
+  const labelledCounter = <L extends string>(name: string, help: string, label: L, values: readonly string[]) => {
+    const counter = new client.Counter({ name, help, labelNames: [label], registers: [registry] });
+    for (const v of values) counter.inc({ [label]: v } as Record<L, string>, 0);
+    return counter;
+  };
+  const logins = labelledCounter("auth_login_attempts_total", "Login attempts by result.", "result", LOGIN_RESULTS);
+  const validations = labelledCounter("auth_session_validations_total", "Session validations by result.", "result", VALIDATION_RESULTS);
+  const revocations = labelledCounter("auth_session_revocations_total", "Sessions ended before their expiry, by reason.", "reason", REVOCATION_REASONS);
 
   const sessionSources: { count?: () => Promise<number> } = {};
   new client.Gauge({
@@ -103,16 +95,8 @@ export function createMetrics() {
     },
   });
 
-  const poolSources: { stats?: () => PoolStats } = {};
-  const poolGauge = (name: string, help: string, read: (s: PoolStats) => number) =>
-    new client.Gauge({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        if (poolSources.stats) this.set(read(poolSources.stats()));
-      },
-    });
+  const dbPool = sourced<PoolStats>();
+  const poolGauge = dbPool.gauge;
   poolGauge("auth_db_pool_open_connections", "Database connections open in this replica's pool.", (s) => s.totalCount);
   poolGauge("auth_db_pool_idle_connections", "Open database connections not in use.", (s) => s.idleCount);
   poolGauge("auth_db_pool_in_use_connections", "Database connections checked out by queries.", (s) => s.totalCount - s.idleCount);
@@ -153,14 +137,14 @@ export function createMetrics() {
         },
         onRejected: () => hashRejected.inc(),
       },
-      source: (stats: () => HashPoolStats) => (hashSources.stats = stats),
+      source: (stats: () => HashPoolStats) => (hashPool.source.read = stats),
     },
     login: (result: LoginResult) => logins.inc({ result }),
     validation: (result: (typeof VALIDATION_RESULTS)[number]) => validations.inc({ result }),
     revoked: (reason: RevocationReason, count: number) => revocations.inc({ reason }, count),
     sessionsSource: (count: () => Promise<number>) => (sessionSources.count = count),
     db: {
-      source: (stats: () => PoolStats) => (poolSources.stats = stats),
+      source: (stats: () => PoolStats) => (dbPool.source.read = stats),
       acquired: (waitMs: number) => acquireWait.observe(waitMs / 1000),
       acquireTimedOut: () => acquireTimeouts.inc(),
     },

@@ -8,8 +8,6 @@ import type { PasswordHasher } from "../../auth/ports.js";
 import { AdmissionQueue, QueueFullError } from "./admission-queue.js";
 
 export interface HashObserver {
-  onQueued?(depth: number): void;
-  onStart?(op: "hash" | "verify", queueWaitMs: number): void;
   onDone?(op: "hash" | "verify", durationMs: number, queueWaitMs: number): void;
   onRejected?(): void;
   /** Wraps one hash so tracing can put a span around it. */
@@ -84,7 +82,6 @@ export class WorkerPasswordHasher implements PasswordHasher {
   private run(op: "hash" | "verify", task: object): Promise<unknown> {
     const exec = async (setQueueWait: (ms: number) => void) => {
       const queuedAt = performance.now();
-      this.observer.onQueued?.(this.queue.depth + 1);
       try {
         await this.queue.acquire();
       } catch (err) {
@@ -97,7 +94,6 @@ export class WorkerPasswordHasher implements PasswordHasher {
       const startedAt = performance.now();
       const waitMs = startedAt - queuedAt;
       setQueueWait(waitMs);
-      this.observer.onStart?.(op, waitMs);
       try {
         return (await this.pool.run(task)) as unknown;
       } finally {
