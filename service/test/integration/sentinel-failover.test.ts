@@ -5,6 +5,7 @@ import path from "node:path";
 import { STATE } from "../support/env.js";
 import { componentOnPort, currentMaster, direct, redisHealthy, sentinel, waitFor } from "../support/infra.js";
 import { startStack, type Stack } from "../support/stack.js";
+import { closeRedis, createRedis } from "../../src/adapters/redis/client.js";
 
 describe("Redis through Sentinel", () => {
   let stack: Stack;
@@ -55,13 +56,36 @@ describe("Redis through Sentinel", () => {
 
   it("fails a command within about 2 s while no master is reachable", async () => {
     // Point a client at Sentinel for a master name nobody serves: it can never connect.
-    const { createRedis } = await import("../../src/adapters/redis/client.js");
     const lost = createRedis({ ...stack.config.redis, masterName: "no-such-master" }, "test-lost");
     lost.connect().catch(() => undefined);
     const started = Date.now();
     await expect(lost.get("k")).rejects.toThrow();
     expect(Date.now() - started).toBeLessThan(2500);
-    lost.disconnect();
+    await closeRedis(lost);
+  });
+
+  it("connects again after ioredis gives up because +switch-master arrived while it was re-asking Sentinel", async () => {
+    // The race of a real failover, made deterministic: the connection drops as when the master dies, and the
+    // failover detector fires (as on +switch-master) while the reconnect is resolving the master through
+    // Sentinel. ioredis then ends the client for good; the service's client must come back by itself.
+    const restarts: number[] = [];
+    const client = createRedis(stack.config.redis, "test-give-up", { onRestart: () => restarts.push(Date.now()) });
+    await client.connect();
+    type Internals = { connector: { stream?: { destroy(): void }; failoverDetector?: { disconnect(): void } } };
+    const { connector } = client as unknown as Internals;
+    const ended = new Promise<void>((resolve) => client.once("end", () => resolve()));
+    client.once("connecting", () => setImmediate(() => connector.failoverDetector?.disconnect()));
+    connector.stream?.destroy();
+    await ended;
+    try {
+      expect(await waitFor("the client back after giving up", async () => (await client.ping()) === "PONG", 10_000)).toBe(true);
+      expect(restarts.length).toBeGreaterThanOrEqual(1);
+    } finally {
+      await closeRedis(client);
+    }
+    // Closed on purpose, it stays closed.
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(client.status).toBe("end");
   });
 
   it("fails a command within the command timeout when the master hangs, instead of waiting", async () => {

@@ -6,7 +6,13 @@ export interface RedisEvents {
   onError?: (err: Error) => void;
   onFailover?: () => void;
   onStatus?: (up: boolean) => void;
+  /** The client had given up (status "end") and starts connecting again. */
+  onRestart?: () => void;
 }
+
+/** Clients closed on purpose: these stay closed. */
+const closing = new WeakSet<Redis>();
+const RESTART_DELAY_MS = 500;
 
 export function createRedis(cfg: Config["redis"], name: string, events: RedisEvents = {}): Redis {
   const redis = new Redis({
@@ -41,6 +47,17 @@ export function createRedis(cfg: Config["redis"], name: string, events: RedisEve
     lastMaster = master ?? lastMaster;
   });
   redis.on("close", () => events.onStatus?.(false));
+  // ioredis gives up for good (status "end": every command then fails "Connection is closed") when Sentinel's
+  // +switch-master reaches its failover detector while it is re-asking Sentinel for the master, which happens
+  // during real failovers (ioredis issue #1683). A replica must not stay without Redis: start again.
+  redis.on("end", () => {
+    if (closing.has(redis)) return;
+    setTimeout(() => {
+      if (closing.has(redis) || redis.status !== "end") return;
+      events.onRestart?.();
+      redis.connect().catch(() => undefined); // a failure ends it again, and this handler retries
+    }, RESTART_DELAY_MS).unref();
+  });
   return redis;
 }
 
@@ -51,6 +68,7 @@ export function connectInBackground(redis: Redis, onError: (err: unknown) => voi
 
 /** quit() leaves the failover detector's Sentinel subscriptions open; disconnect() closes them too. */
 export async function closeRedis(redis: Redis): Promise<void> {
+  closing.add(redis);
   await redis.quit().catch(() => undefined);
   redis.disconnect();
 }
