@@ -21,6 +21,7 @@ import { availableCpus, loadConfig } from "../src/config.js";
 import { ROOT, STATE, infraEnv } from "../test/support/env.js";
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { breakdown, snapshot } from "./cpu-accounting.js";
 
 const { values } = parseArgs({
   options: {
@@ -37,6 +38,18 @@ const PORT = 3090;
 const METRICS = 9490;
 const VALIDATE_EVERY_MS = 50;
 const EVENT_LOOP_RESOLUTION_S = 0.01; // prom-client samples every 10 ms; the samples include that interval
+
+const CPU_COLUMNS = [
+  "replica: hash threads",
+  "replica: main thread",
+  "replica: other threads (GC, libuv, V8)",
+  "load generator (this process)",
+  "redis + sentinels",
+  "postgres + pgbouncer",
+  "kernel workers",
+  "other processes",
+  "kernel and unaccounted",
+];
 
 const pct = (xs: number[], p: number) => {
   if (xs.length === 0) return NaN;
@@ -190,6 +203,7 @@ async function main() {
   console.error(`bare pool: ${R.toFixed(1)} compares/s`);
   const replica = await startReplica();
   const rows: string[] = [];
+  const cpuRows: string[] = [];
   try {
     const validatorToken = (await login(`bench-${run}-validator`, password)).token!;
     for (const n of sizes) {
@@ -198,9 +212,11 @@ async function main() {
       // backlog, not the service.
       const validator = startValidator(validatorToken);
       await sleep(300); // its connection is open and warm before the storm starts
+      const cpuBefore = snapshot(replica.pid!);
       const t0 = performance.now();
       const results = await Promise.all(names(n).map((u) => login(u, password)));
       const wall = (performance.now() - t0) / 1000;
+      const cpu = new Map(breakdown(cpuBefore, snapshot(replica.pid!), replica.pid!, poolSize));
       const { latencies: validations, failures: validationFailures } = await validator.stop();
       const loopP99 = await eventLoopP99();
       const ok = results.filter((r) => r.status === 201);
@@ -212,6 +228,9 @@ async function main() {
         `| ${n} | ${wall.toFixed(2)} s | ${ms(pct(lat, 50))} | ${ms(pct(lat, 99))} | ${ok.length} | ${overloaded} | ${other} | ${floor.toFixed(2)} s | ${(floor / wall).toFixed(3)} | ${ms(pct(validations, 99))} (${validations.length}) | ${ms(loopP99)} |`,
       );
       console.error(rows.at(-1));
+      const perLogin = (label: string) => ((cpu.get(label) ?? 0) / n).toFixed(2);
+      cpuRows.push(`| ${n} | ${CPU_COLUMNS.map(perLogin).join(" | ")} |`);
+      console.error(cpuRows.at(-1));
       await sleep(500);
     }
   } finally {
@@ -228,6 +247,12 @@ async function main() {
     "| N | wall | login p50 ms | login p99 ms | 201 | 503 overloaded | other failures | floor N/R | efficiency | validate p99 ms (samples) | event-loop delay p99 ms |",
     "|---|---|---|---|---|---|---|---|---|---|---|",
     ...rows,
+    "",
+    "CPU per login during each storm, in ms (from /proc; the hash threads are the replica's busiest threads):",
+    "",
+    `| N | ${CPU_COLUMNS.join(" | ")} |`,
+    `|---|${CPU_COLUMNS.map(() => "---").join("|")}|`,
+    ...cpuRows,
     "",
     `Redis memory per session at ${Number(values.sessions).toLocaleString("en")} sessions: ${perSession.toFixed(0)} bytes (INFO used_memory delta / sessions; includes the per-user index and the active-count entry).`,
   ].join("\n");
