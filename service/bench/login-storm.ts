@@ -202,6 +202,7 @@ async function main() {
   const R = await barePoolRate();
   console.error(`bare pool: ${R.toFixed(1)} compares/s`);
   const replica = await startReplica();
+  const statsClient = sentinelClient();
   const rows: string[] = [];
   const cpuRows: string[] = [];
   try {
@@ -212,11 +213,13 @@ async function main() {
       // backlog, not the service.
       const validator = startValidator(validatorToken);
       await sleep(300); // its connection is open and warm before the storm starts
+      const redisBefore = await redisStats(statsClient);
       const cpuBefore = snapshot(replica.pid!);
       const t0 = performance.now();
       const results = await Promise.all(names(n).map((u) => login(u, password)));
       const wall = (performance.now() - t0) / 1000;
       const cpu = new Map(breakdown(cpuBefore, snapshot(replica.pid!), replica.pid!, poolSize));
+      const redisAfter = await redisStats(statsClient);
       const { latencies: validations, failures: validationFailures } = await validator.stop();
       const loopP99 = await eventLoopP99();
       const ok = results.filter((r) => r.status === 201);
@@ -229,11 +232,13 @@ async function main() {
       );
       console.error(rows.at(-1));
       const perLogin = (label: string) => ((cpu.get(label) ?? 0) / n).toFixed(2);
-      cpuRows.push(`| ${n} | ${CPU_COLUMNS.map(perLogin).join(" | ")} |`);
+      const redisPerLogin = (k: keyof RedisStats) => ((redisAfter[k] - redisBefore[k]) / n).toFixed(1);
+      cpuRows.push(`| ${n} | ${CPU_COLUMNS.map(perLogin).join(" | ")} | ${redisPerLogin("commands")} | ${redisPerLogin("reads")} |`);
       console.error(cpuRows.at(-1));
       await sleep(500);
     }
   } finally {
+    statsClient.disconnect();
     replica.kill("SIGTERM");
     await new Promise((r) => replica.once("exit", r));
   }
@@ -248,10 +253,11 @@ async function main() {
     "|---|---|---|---|---|---|---|---|---|---|---|",
     ...rows,
     "",
-    "CPU per login during each storm, in ms (from /proc; the hash threads are the replica's busiest threads):",
+    "CPU per login during each storm, in ms (from /proc; the hash threads are the replica's busiest threads), and what the",
+    "Redis master processed per login (INFO stats: commands, and socket reads, i.e. round trips; validations included):",
     "",
-    `| N | ${CPU_COLUMNS.join(" | ")} |`,
-    `|---|${CPU_COLUMNS.map(() => "---").join("|")}|`,
+    `| N | ${CPU_COLUMNS.join(" | ")} | Redis commands | Redis reads (round trips) |`,
+    `|---|${CPU_COLUMNS.map(() => "---").join("|")}|---|---|`,
     ...cpuRows,
     "",
     `Redis memory per session at ${Number(values.sessions).toLocaleString("en")} sessions: ${perSession.toFixed(0)} bytes (INFO used_memory delta / sessions; includes the per-user index and the active-count entry).`,
@@ -261,9 +267,24 @@ async function main() {
   writeFileSync(path.join(STATE, "bench", "login-storm.md"), `${out}\n`);
 }
 
-async function redisBytesPerSession(count: number): Promise<number> {
+function sentinelClient(): Redis {
   const config = loadConfig({ ...infraEnv(), LOG_LEVEL: "silent" });
-  const redis = new Redis({ sentinels: config.redis.sentinels, name: config.redis.masterName, password: config.redis.password, sentinelPassword: config.redis.sentinelPassword });
+  return new Redis({ sentinels: config.redis.sentinels, name: config.redis.masterName, password: config.redis.password, sentinelPassword: config.redis.sentinelPassword });
+}
+
+interface RedisStats {
+  commands: number;
+  reads: number;
+}
+
+async function redisStats(redis: Redis): Promise<RedisStats> {
+  const info = await redis.info("stats");
+  const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, "m").exec(info)?.[1] ?? NaN);
+  return { commands: field("total_commands_processed"), reads: field("total_reads_processed") };
+}
+
+async function redisBytesPerSession(count: number): Promise<number> {
+  const redis = sentinelClient();
   const store = new RedisSessionStore(redis, { replicas: 0, timeoutMs: 0, onTimeout: "accept" });
   const used = async () => Number(/used_memory:(\d+)/.exec(await redis.info("memory"))![1]);
   const before = await used();

@@ -22,7 +22,7 @@ export class RedisLoginThrottle implements LoginThrottle {
   private readonly user: RateLimiterRedis;
 
   constructor(
-    redis: Redis,
+    private readonly redis: Redis,
     limits: ThrottleLimits,
     private readonly onError: (err: unknown) => void = () => {},
     keyPrefix = "auth:rl",
@@ -40,23 +40,26 @@ export class RedisLoginThrottle implements LoginThrottle {
     this.user = make("user", limits.user);
   }
 
+  /**
+   * Every login runs this, so it is one MGET of the three counters (auto-pipelined with other logins'); the
+   * limiters' own get() is a MULTI/GET/PTTL/EXEC each, three round trips. The counters are the limiters' keys
+   * (getKey) holding the points consumed; their TTL is read only for one over its limit, for Retry-After.
+   */
   async check(username: string, ip: string): Promise<void> {
     const checks: [RateLimiterRedis, string][] = [
-      [this.ip, ip],
-      [this.userIp, userIpKey(username, ip)],
-      [this.user, username],
+      [this.ip, this.ip.getKey(ip)],
+      [this.userIp, this.userIp.getKey(userIpKey(username, ip))],
+      [this.user, this.user.getKey(username)],
     ];
-    const states = await this.guard(() => Promise.all(checks.map(([l, key]) => l.get(key))));
-    let waitMs = 0;
-    states.forEach((state, i) => {
-      const limiter = checks[i]![0];
-      if (state && state.consumedPoints >= limiter.points) waitMs = Math.max(waitMs, state.msBeforeNext);
+    const counts = await this.guard(() => this.redis.mget(checks.map(([, key]) => key)));
+    const blocked = checks.filter(([limiter], i) => Number(counts[i] ?? 0) >= limiter.points).map(([, key]) => key);
+    if (blocked.length === 0) return;
+    // -2: the window ended since the MGET; -1 cannot happen (the limiter always sets an expiry), count it as 1 s.
+    const ttls = (await this.guard(() => Promise.all(blocked.map((key) => this.redis.pttl(key))))).filter((t) => t !== -2);
+    if (ttls.length === 0) return;
+    throw new AuthError("rate_limited", "too many failed logins; try again later", {
+      retryAfterS: Math.max(1, Math.ceil(Math.max(...ttls) / 1000)),
     });
-    if (waitMs > 0) {
-      throw new AuthError("rate_limited", "too many failed logins; try again later", {
-        retryAfterS: Math.max(1, Math.ceil(waitMs / 1000)),
-      });
-    }
   }
 
   async recordFailure(username: string, ip: string): Promise<void> {
