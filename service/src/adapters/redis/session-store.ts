@@ -80,7 +80,7 @@ const ACTIVE_KEY = "auth:active";
 
 export class RedisSessionStore implements SessionStore {
   private readonly redis: Redis;
-  /** Session creation runs here: WAIT blocks its connection, which must not stall validations. */
+  /** Writes that must survive a failover run here: WAIT blocks its connection, which must not stall validations. */
   private readonly durable: Redis;
   private readonly ack: ReplicaAck;
 
@@ -119,17 +119,24 @@ export class RedisSessionStore implements SessionStore {
     pipeline.zremrangebyscore(ACTIVE_KEY, "-inf", s.createdAt);
     const seq = this.ack.noteWrite();
     await this.guard(() => this.exec(pipeline));
-    if (this.durability.replicas > 0) {
-      const acked = await this.guard(() => this.ack.wait(seq));
-      if (acked < this.durability.replicas) {
-        this.durability.onShortfall?.(acked);
-        if (this.durability.onTimeout === "fail") {
-          await this.revoke(s.userId, s.id).catch(() => undefined);
-          throw unavailable("session storage (no replica acknowledged the write)", new Error(`WAIT acked ${acked}`));
-        }
-      }
+    const acked = await this.replicated(seq);
+    if (acked !== null && this.durability.onTimeout === "fail") {
+      await this.revoke(s.userId, s.id).catch(() => undefined);
+      throw unavailable("session storage (no replica acknowledged the write)", new Error(`WAIT acked ${acked}`));
     }
     return { evicted };
+  }
+
+  /**
+   * Waits until the replicas acknowledged every write on the durable connection up to `seq` (one WAIT shared by
+   * concurrent writers). Returns null when they did, else how many did (reported through onShortfall).
+   */
+  private async replicated(seq: number): Promise<number | null> {
+    if (this.durability.replicas === 0) return null;
+    const acked = await this.guard(() => this.ack.wait(seq));
+    if (acked >= this.durability.replicas) return null;
+    this.durability.onShortfall?.(acked);
+    return acked;
   }
 
   async get(userId: string, sessionId: string): Promise<StoredSession | null> {
@@ -161,28 +168,39 @@ export class RedisSessionStore implements SessionStore {
     });
   }
 
+  // Revocations and role changes are replicated before they are reported done, like a new session: a logout
+  // (or a demotion) that the master loses with its replica unaware would come back after a failover. When no
+  // replica acknowledges in time the change still stands on the master; it is reported through onShortfall.
+
   async revoke(userId: string, sessionId: string): Promise<boolean> {
+    const seq = this.ack.noteWrite();
     const [removed] = await this.guard(() =>
       this.exec(
-        this.redis
+        this.durable
           .pipeline()
           .sessionRevoke(indexKey(userId), sessionKey(userId, sessionId), sessionId)
           .zrem(ACTIVE_KEY, member(userId, sessionId)),
       ),
     );
+    await this.replicated(seq);
     return Number(removed) === 1;
   }
 
   async revokeAll(userId: string, keep = ""): Promise<string[]> {
-    const removed = await this.guard(() => this.redis.sessionRevokeAll(indexKey(userId), sessionPrefix(userId), keep));
+    let seq = this.ack.noteWrite();
+    const removed = await this.guard(() => this.durable.sessionRevokeAll(indexKey(userId), sessionPrefix(userId), keep));
     if (removed.length > 0) {
-      await this.guard(() => this.redis.zrem(ACTIVE_KEY, ...removed.map((id) => member(userId, id))));
+      seq = this.ack.noteWrite();
+      await this.guard(() => this.durable.zrem(ACTIVE_KEY, ...removed.map((id) => member(userId, id))));
     }
+    await this.replicated(seq);
     return removed;
   }
 
   async setRoles(userId: string, roles: string[]): Promise<void> {
-    await this.guard(() => this.redis.sessionSetRoles(indexKey(userId), sessionPrefix(userId), JSON.stringify(roles)));
+    const seq = this.ack.noteWrite();
+    await this.guard(() => this.durable.sessionSetRoles(indexKey(userId), sessionPrefix(userId), JSON.stringify(roles)));
+    await this.replicated(seq);
   }
 
   /** O(log n): a range count over the expiry-ordered set. */
