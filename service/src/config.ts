@@ -148,18 +148,28 @@ function describe(schema: z.ZodType): string {
   return r.success ? "a value" : (r.error.issues[0]?.message ?? "a value");
 }
 
-/** CPUs this process may use: the cgroup quota when one is set, else the host's. */
+/** The CPU quota of this process's cgroup as [quota, period], null when unlimited, undefined when unreadable. */
+function cgroupQuota(readFile: (p: string) => string): [number, number] | null | undefined {
+  try {
+    const [quota, period] = readFile("/sys/fs/cgroup/cpu.max").trim().split(/\s+/); // cgroup v2
+    return quota === "max" ? null : [Number(quota), Number(period)];
+  } catch {
+    // not cgroup v2: try v1
+  }
+  try {
+    const quota = Number(readFile("/sys/fs/cgroup/cpu/cpu.cfs_quota_us").trim()); // -1 = unlimited
+    return quota > 0 ? [quota, Number(readFile("/sys/fs/cgroup/cpu/cpu.cfs_period_us").trim())] : null;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPUs this process may use: the cgroup (v2 or v1) quota when one is set, else the host's. */
 export function availableCpus(readFile: (p: string) => string): number {
   const host = os.availableParallelism();
-  try {
-    const [quota, period] = readFile("/sys/fs/cgroup/cpu.max").trim().split(/\s+/);
-    if (quota && period && quota !== "max") {
-      return Math.max(1, Math.min(host, Math.floor(Number(quota) / Number(period))));
-    }
-  } catch {
-    // no cgroup v2 quota readable: fall back to the host's CPUs
-  }
-  return host;
+  const q = cgroupQuota(readFile);
+  if (!q || !(q[0] > 0 && q[1] > 0)) return host;
+  return Math.max(1, Math.min(host, Math.floor(q[0] / q[1])));
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, readFile = defaultReadFile) {

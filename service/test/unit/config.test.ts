@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import os from "node:os";
 import { ConfigError, availableCpus, loadConfig } from "../../src/config.js";
 
 const required = {
@@ -90,6 +91,14 @@ describe("config", () => {
 
   it("sizes the hash pool to the cgroup CPU quota unless overridden", () => {
     expect(availableCpus(() => "100000 100000")).toBe(1);
+    // cgroup v1 (no cpu.max): cpu.cfs_quota_us / cpu.cfs_period_us, -1 meaning no quota.
+    const v1 = (files: Record<string, string>) => (p: string) => {
+      if (!(p in files)) throw new Error(`ENOENT ${p}`);
+      return files[p]!;
+    };
+    expect(availableCpus(v1({ "/sys/fs/cgroup/cpu/cpu.cfs_quota_us": "50000\n", "/sys/fs/cgroup/cpu/cpu.cfs_period_us": "100000\n" }))).toBe(1);
+    expect(availableCpus(v1({ "/sys/fs/cgroup/cpu/cpu.cfs_quota_us": "-1\n", "/sys/fs/cgroup/cpu/cpu.cfs_period_us": "100000\n" }))).toBe(os.availableParallelism());
+    expect(availableCpus(v1({}))).toBe(os.availableParallelism());
     expect(availableCpus(() => "max 100000")).toBeGreaterThanOrEqual(1);
     expect(loadConfig({ ...required, HASH_POOL_SIZE: "3" }, () => "100000 100000").hashing.poolSize).toBe(3);
     expect(loadConfig(required, () => "100000 100000").hashing.poolSize).toBe(1);
