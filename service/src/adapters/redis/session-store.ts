@@ -119,19 +119,19 @@ export class RedisSessionStore implements SessionStore {
     pipeline.zremrangebyscore(ACTIVE_KEY, "-inf", s.createdAt);
     const seq = this.ack.noteWrite();
     await this.guard(() => this.exec(pipeline));
-    const acked = await this.replicated(seq);
-    if (acked !== null && this.durability.onTimeout === "fail") {
+    const shortfall = await this.awaitReplicas(seq);
+    if (shortfall !== null && this.durability.onTimeout === "fail") {
       await this.revoke(s.userId, s.id).catch(() => undefined);
-      throw unavailable("session storage (no replica acknowledged the write)", new Error(`WAIT acked ${acked}`));
+      throw unavailable("session storage (no replica acknowledged the write)", new Error(`WAIT acked ${shortfall}`));
     }
     return { evicted };
   }
 
   /**
    * Waits until the replicas acknowledged every write on the durable connection up to `seq` (one WAIT shared by
-   * concurrent writers). Returns null when they did, else how many did (reported through onShortfall).
+   * concurrent writers). Returns null when enough did, else how many did (also reported through onShortfall).
    */
-  private async replicated(seq: number): Promise<number | null> {
+  private async awaitReplicas(seq: number): Promise<number | null> {
     if (this.durability.replicas === 0) return null;
     const acked = await this.guard(() => this.ack.wait(seq));
     if (acked >= this.durability.replicas) return null;
@@ -182,7 +182,7 @@ export class RedisSessionStore implements SessionStore {
           .zrem(ACTIVE_KEY, member(userId, sessionId)),
       ),
     );
-    await this.replicated(seq);
+    await this.awaitReplicas(seq);
     return Number(removed) === 1;
   }
 
@@ -193,14 +193,14 @@ export class RedisSessionStore implements SessionStore {
       seq = this.ack.noteWrite();
       await this.guard(() => this.durable.zrem(ACTIVE_KEY, ...removed.map((id) => member(userId, id))));
     }
-    await this.replicated(seq);
+    await this.awaitReplicas(seq);
     return removed;
   }
 
   async setRoles(userId: string, roles: string[]): Promise<void> {
     const seq = this.ack.noteWrite();
     await this.guard(() => this.durable.sessionSetRoles(indexKey(userId), sessionPrefix(userId), JSON.stringify(roles)));
-    await this.replicated(seq);
+    await this.awaitReplicas(seq);
   }
 
   /** O(log n): a range count over the expiry-ordered set. */
