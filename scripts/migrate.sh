@@ -22,7 +22,11 @@ fi
 command -v psql >/dev/null || die "psql is missing (Debian/Ubuntu: apt-get install postgresql-client)"
 psql_run() { PGOPTIONS='--client-min-messages=warning' psql "$DIRECT_DATABASE_URL" -v ON_ERROR_STOP=1 -qtA "$@"; }
 
-psql_run <<'SQL'
+# Every step holds one advisory lock for its transaction, so runners started at once (replicas, Jobs) take turns.
+LOCK="SELECT pg_advisory_xact_lock(72707369);"
+
+psql_run --single-transaction <<SQL
+$LOCK
 CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
     "id"                  VARCHAR(36) PRIMARY KEY NOT NULL,
     "checksum"            VARCHAR(64) NOT NULL,
@@ -48,14 +52,19 @@ for dir in "$MIGRATIONS"/*/; do
   fi
   log "applying $name"
   id=$(cat /proc/sys/kernel/random/uuid)
-  # One transaction per migration, serialized by an advisory lock so two runners never apply one twice.
-  {
-    echo "SELECT pg_advisory_xact_lock(72707369);"
-    echo "DO \$\$ BEGIN IF EXISTS (SELECT 1 FROM _prisma_migrations WHERE migration_name = '$name' AND finished_at IS NOT NULL AND rolled_back_at IS NULL) THEN RAISE EXCEPTION 'already applied'; END IF; END \$\$;"
+  # One transaction per migration; under the lock, a runner that finds it applied meanwhile skips it.
+  out=$({
+    printf '%s\n' "$LOCK" \
+      "SELECT EXISTS (SELECT 1 FROM _prisma_migrations WHERE migration_name = '$name' AND finished_at IS NOT NULL AND rolled_back_at IS NULL) AS done \\gset" \
+      '\if :done' '\echo applied-meanwhile' '\else'
     cat "$file"
-    echo
-    echo "INSERT INTO _prisma_migrations (id, checksum, finished_at, migration_name, started_at, applied_steps_count) VALUES ('$id', '$sum', now(), '$name', now(), 1);"
-  } | psql_run --single-transaction -f - >/dev/null
-  applied=$((applied + 1))
+    printf '\n%s\n' "INSERT INTO _prisma_migrations (id, checksum, finished_at, migration_name, started_at, applied_steps_count) VALUES ('$id', '$sum', now(), '$name', now(), 1);"
+    printf '%s\n' '\endif'
+  } | psql_run --single-transaction -f -)
+  if [[ $out == *applied-meanwhile* ]]; then
+    log "$name was applied meanwhile by another runner"
+  else
+    applied=$((applied + 1))
+  fi
 done
 log "migrations up to date ($applied applied now)"

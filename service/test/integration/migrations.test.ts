@@ -1,11 +1,15 @@
 // Migrations apply in order, once each, recorded in Prisma's table; the Prisma client works through PgBouncer.
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
+import { readdirSync } from "node:fs";
+import { promisify } from "node:util";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { ROOT, STATE, infraEnv } from "../support/env.js";
 import { startStack, uniqueName } from "../support/stack.js";
+
+const execFileAsync = promisify(execFile);
 
 const superuser = (sql: string) =>
   execFileSync("runuser", ["-u", "postgres", "--", "psql", "-h", path.join(STATE, "postgres/run"), "-p", "55432", "-U", "postgres", "-qtAc", sql], {
@@ -37,6 +41,27 @@ describe("migrations", () => {
       expect(applied.rows[0].checksum).toMatch(/^[0-9a-f]{64}$/);
     } finally {
       await client.end();
+    }
+  });
+
+  it("lets several runners start at once (replicas or Jobs racing): all succeed, each migration applied once", async () => {
+    const raced = `${db}_race`;
+    superuser(`CREATE DATABASE ${raced} OWNER auth`);
+    try {
+      const env = { ...process.env, DIRECT_DATABASE_URL: url.replace(new RegExp(`/${db}$`), `/${raced}`), MIGRATE_WITH: "" };
+      const runs = await Promise.allSettled(Array.from({ length: 4 }, () => execFileAsync(path.join(ROOT, "scripts/migrate.sh"), { env })));
+      expect(runs.map((r) => (r.status === "fulfilled" ? "ok" : String((r.reason as { stderr?: string }).stderr)))).toEqual(["ok", "ok", "ok", "ok"]);
+      const dirs = readdirSync(path.join(ROOT, "service/prisma/migrations"), { withFileTypes: true }).filter((d) => d.isDirectory());
+      const client = new pg.Client({ connectionString: env.DIRECT_DATABASE_URL });
+      await client.connect();
+      try {
+        const applied = await client.query("SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL");
+        expect(applied.rows.map((r: { migration_name: string }) => r.migration_name).sort()).toEqual(dirs.map((d) => d.name).sort());
+      } finally {
+        await client.end();
+      }
+    } finally {
+      superuser(`DROP DATABASE IF EXISTS ${raced}`);
     }
   });
 
