@@ -80,7 +80,7 @@ export async function createDependencies(config: Config, logger: Logger, options
   const users = new PrismaUserStore(db.prisma);
   const audit = new BatchedAuditLog(db.prisma, {
     ...config.audit,
-    onError: (err, events) => logger.error({ err, events }, "audit write failed; login events lost"),
+    onError: (err, events) => logger.error({ err, events }, "audit write failed; the batch is kept and retried"),
     onDropped: (events) => logger.error({ events }, "audit queue full; oldest login events dropped"),
   });
   // Hashed once at start with the current cost, so an unknown user costs exactly what a known one does.

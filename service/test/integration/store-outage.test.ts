@@ -1,8 +1,10 @@
 // A store failure is 503 + Retry-After, never "logged out": the express-session failure this design avoids.
+import pg from "pg";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bearer, login, userWithSession, validate } from "../support/api.js";
 import { componentOnPort, currentMaster, infra, redisHealthy, waitFor } from "../support/infra.js";
+import { infraEnv } from "../support/env.js";
 import { startStack, uniqueName, type Stack } from "../support/stack.js";
 
 describe("store outages", () => {
@@ -40,7 +42,7 @@ describe("store outages", () => {
     await redisHealthy();
   });
 
-  it("keeps validate and logout working without the database, and answers login 503 within 2 s", async () => {
+  it("keeps validate and logout working without the database, answers login 503 within 2 s, and loses no audit event", async () => {
     const name = uniqueName("nodb");
     const { token } = await userWithSession(stack.app, name);
     infra("stop", "pgbouncer");
@@ -51,11 +53,23 @@ describe("store outages", () => {
       expect(res.status).toBe(503);
       expect(res.body.error).toBe("unavailable");
       expect(Date.now() - t0).toBeLessThan(2_500);
+      await stack.deps.audit.flush(); // the refused login's LoginEvent meets the outage
       expect((await request(stack.app).delete("/v1/session").set(bearer(token))).status).toBe(204);
       expect((await validate(stack.app, token)).status).toBe(401);
     } finally {
       infra("start", "pgbouncer");
     }
     await waitFor("login after the database returns", async () => (await login(stack.app, name)).status === 201, 20_000);
+    // The refused login's LoginEvent could not be written during the outage; it is written once the database is back.
+    const db = new pg.Client({ connectionString: infraEnv().DIRECT_DATABASE_URL });
+    await db.connect();
+    try {
+      await waitFor("the outage's login event written after the database returns", async () => {
+        const { rows } = await db.query("SELECT 1 FROM login_events WHERE attempted_username = $1 AND result = 'unavailable'", [name]);
+        return rows.length === 1;
+      }, 30_000);
+    } finally {
+      await db.end();
+    }
   });
 });

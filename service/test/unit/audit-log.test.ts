@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { BatchedAuditLog } from "../../src/adapters/postgres/audit-log.js";
 import type { LoginEventInput } from "../../src/auth/ports.js";
 import type { PrismaClient } from "../../src/generated/prisma/client.js";
@@ -7,14 +7,17 @@ const event = (i: number): LoginEventInput => ({ userId: null, attemptedUsername
 
 function fakePrisma(fail: boolean) {
   const batches: number[] = [];
+  const written: string[] = [];
+  const db = { down: fail };
   const prisma = {
     $executeRaw: async (_sql: TemplateStringsArray, ...columns: unknown[][]) => {
-      if (fail) throw new Error("database down");
+      if (db.down) throw new Error("database down");
       batches.push(columns[0]!.length);
+      written.push(...(columns[1] as string[]));
       return columns[0]!.length;
     },
   } as unknown as PrismaClient;
-  return { prisma, batches };
+  return { prisma, batches, written, db };
 }
 
 describe("BatchedAuditLog", () => {
@@ -34,6 +37,16 @@ describe("BatchedAuditLog", () => {
     expect(() => log.record(event(1))).not.toThrow();
     await expect(log.flush()).resolves.toBeUndefined();
     expect(errors).toEqual([1]);
+  });
+
+  it("keeps a failed batch and writes it, in order, once the database is back", async () => {
+    const { prisma, written, db } = fakePrisma(true);
+    const log = new BatchedAuditLog(prisma, { batchSize: 2, flushIntervalMs: 5, queueMax: 100, onError: () => {} });
+    for (let i = 0; i < 3; i++) log.record(event(i));
+    await log.flush(); // fails: nothing lost, nothing thrown
+    log.record(event(3));
+    db.down = false;
+    await vi.waitFor(() => expect(written).toEqual(["u0", "u1", "u2", "u3"]), { timeout: 2_000 });
   });
 
   it("drops the oldest events beyond queueMax instead of growing without bound", async () => {

@@ -1,5 +1,6 @@
-// Login events, written in batches off the request path. The queue is bounded: under a database outage the
-// oldest events are dropped (and counted) rather than growing memory without limit.
+// Login events, written in batches off the request path. A batch that fails to write goes back to the head of
+// the queue and is retried with backoff, so a short database outage loses nothing. The queue is bounded: under a
+// long outage the oldest events are dropped (and counted) rather than growing memory without limit.
 import type { AuditLog, LoginEventInput } from "../../auth/ports.js";
 import type { PrismaClient } from "../../generated/prisma/client.js";
 
@@ -11,10 +12,14 @@ export interface AuditOptions {
   onDropped?: (events: number) => void;
 }
 
+const MAX_RETRY_DELAY_MS = 30_000;
+
 export class BatchedAuditLog implements AuditLog {
   private queue: LoginEventInput[] = [];
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
+  /** Consecutive failed writes: the next retry waits flushIntervalMs doubled this many times. */
+  private failures = 0;
 
   constructor(
     private readonly prisma: PrismaClient,
@@ -23,16 +28,13 @@ export class BatchedAuditLog implements AuditLog {
 
   record(event: LoginEventInput): void {
     this.queue.push(event);
-    if (this.queue.length > this.opts.queueMax) {
-      const dropped = this.queue.length - this.opts.queueMax;
-      this.queue.splice(0, dropped);
-      this.opts.onDropped?.(dropped);
-    }
-    if (this.queue.length >= this.opts.batchSize) void this.flush();
-    else this.timer ??= setTimeout(() => void this.flush(), this.opts.flushIntervalMs).unref();
+    this.bound();
+    // While retrying after a failure, the retry timer alone decides when to write.
+    if (this.queue.length >= this.opts.batchSize && this.failures === 0) void this.flush();
+    else this.schedule(this.opts.flushIntervalMs);
   }
 
-  /** Writes everything queued so far; resolves when done (used at shutdown and by tests). */
+  /** Writes everything queued so far, stopping at the first failure (retried later); never throws. */
   async flush(): Promise<void> {
     if (this.timer) {
       clearTimeout(this.timer);
@@ -41,14 +43,34 @@ export class BatchedAuditLog implements AuditLog {
     while (this.flushing) await this.flushing;
     if (this.queue.length === 0) return;
     const batch = this.queue.splice(0, this.opts.batchSize);
-    this.flushing = this.write(batch).finally(() => {
+    const attempt = this.write(batch);
+    this.flushing = attempt.then(() => {
       this.flushing = null;
     });
-    await this.flushing;
+    const written = await attempt;
+    if (!written) {
+      this.queue.unshift(...batch);
+      this.bound();
+      this.failures++;
+      this.schedule(Math.min(MAX_RETRY_DELAY_MS, this.opts.flushIntervalMs * 2 ** this.failures));
+      return;
+    }
+    this.failures = 0;
     if (this.queue.length > 0) await this.flush();
   }
 
-  private async write(batch: LoginEventInput[]): Promise<void> {
+  private schedule(delayMs: number): void {
+    this.timer ??= setTimeout(() => void this.flush(), delayMs).unref();
+  }
+
+  private bound(): void {
+    if (this.queue.length <= this.opts.queueMax) return;
+    const dropped = this.queue.length - this.opts.queueMax;
+    this.queue.splice(0, dropped);
+    this.opts.onDropped?.(dropped);
+  }
+
+  private async write(batch: LoginEventInput[]): Promise<boolean> {
     try {
       // One statement over arrays: createMany costs ~10x the CPU per row, which a login storm pays for.
       await this.prisma.$executeRaw`
@@ -60,8 +82,10 @@ export class BatchedAuditLog implements AuditLog {
           ${batch.map((e) => e.userAgent?.slice(0, 512) ?? null)}::text[],
           ${batch.map((e) => e.result)}::text[],
           ${batch.map((e) => e.at)}::timestamptz[])`;
+      return true;
     } catch (err) {
       this.opts.onError(err, batch.length);
+      return false;
     }
   }
 }
