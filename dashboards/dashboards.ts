@@ -134,6 +134,7 @@ export function buildDashboards(): Record<string, unknown> {
       targets: [
         { expr: `min by (pod) (auth_redis_up{${S}})`, legend: "up {{pod}}" },
         { expr: `sum(increase(auth_redis_failovers_total{${S}}[${RATE}]))`, legend: "failovers seen" },
+        { expr: `sum(increase(auth_redis_client_restarts_total{${S}}[${RATE}]))`, legend: "clients restarted after giving up" },
         { expr: `sum(rate(auth_redis_command_errors_total{${S}}[${RATE}]))`, legend: "errors/s" },
       ],
     },

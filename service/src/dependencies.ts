@@ -49,12 +49,18 @@ export async function createDependencies(config: Config, logger: Logger, options
       logger.warn("redis master changed");
     },
     onStatus: metrics.redis.up,
-    onRestart: () => logger.warn("redis client had given up; connecting again"),
+    onRestart: () => {
+      metrics.redis.restart();
+      logger.warn("redis client had given up; connecting again");
+    },
   });
   connectInBackground(redis, (err) => logger.warn({ err }, "redis not reachable yet"));
   const durableRedis = createRedis(config.redis, "auth-cluster-sessions", {
     onError: () => metrics.redis.error(),
-    onRestart: () => logger.warn("redis session-write client had given up; connecting again"),
+    onRestart: () => {
+      metrics.redis.restart();
+      logger.warn("redis session-write client had given up; connecting again");
+    },
   });
   connectInBackground(durableRedis, () => undefined);
 

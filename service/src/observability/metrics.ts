@@ -117,6 +117,11 @@ export function createMetrics() {
   const redisUp = new client.Gauge({ name: "auth_redis_up", help: "1 when the Redis master is connected, else 0.", registers: [registry] });
   const redisErrors = new client.Counter({ name: "auth_redis_command_errors_total", help: "Redis commands or connections that failed.", registers: [registry] });
   const redisFailovers = new client.Counter({ name: "auth_redis_failovers_total", help: "Times the Redis client moved to a new master.", registers: [registry] });
+  const redisRestarts = new client.Counter({
+    name: "auth_redis_client_restarts_total",
+    help: "Times a Redis client that had given up reconnecting was started again.",
+    registers: [registry],
+  });
   redisUp.set(0);
 
   const httpDuration = new client.Histogram({
@@ -152,6 +157,7 @@ export function createMetrics() {
       up: (up: boolean) => redisUp.set(up ? 1 : 0),
       error: () => redisErrors.inc(),
       failover: () => redisFailovers.inc(),
+      restart: () => redisRestarts.inc(),
     },
     /** Express middleware: one observation per request, labelled by the matched route template. */
     http: ((req: Request, res: Response, next: NextFunction) => {
