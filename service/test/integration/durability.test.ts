@@ -1,13 +1,10 @@
 // Writes that must survive the loss of the master wait for the replica (Redis WAIT) before they are reported
 // done: new sessions, and also logouts and revocations, which would otherwise come back after a failover.
 // Made observable by pausing the replica: every such request then takes the whole wait.
-import { readFileSync } from "node:fs";
-import path from "node:path";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bearer, login, register, validate } from "../support/api.js";
-import { STATE } from "../support/env.js";
-import { componentOnPort, currentMaster, redisHealthy } from "../support/infra.js";
+import { currentMaster, redisHealthy, redisPid } from "../support/infra.js";
 import { startStack, uniqueName, type Stack } from "../support/stack.js";
 
 const WAIT_MS = 300;
@@ -22,7 +19,7 @@ async function timed<T>(req: PromiseLike<T>): Promise<{ res: T; ms: number }> {
 /** Runs `fn` while the Redis replica is stopped (SIGSTOP): it cannot acknowledge anything meanwhile. */
 async function withReplicaPaused<T>(fn: () => Promise<T>): Promise<T> {
   const replicaPort = (await currentMaster()) === 56379 ? 56380 : 56379;
-  const pid = Number(readFileSync(path.join(STATE, "run", `${componentOnPort(replicaPort)}.pid`), "utf8").trim());
+  const pid = redisPid(replicaPort);
   process.kill(pid, "SIGSTOP");
   try {
     return await fn();

@@ -1,9 +1,6 @@
 // After a Sentinel failover the service's own Redis client writes to the new master, without a restart.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readFileSync } from "node:fs";
-import path from "node:path";
-import { STATE } from "../support/env.js";
-import { componentOnPort, currentMaster, direct, redisHealthy, sentinel, waitFor } from "../support/infra.js";
+import { currentMaster, direct, redisHealthy, redisPid, sentinel, waitFor } from "../support/infra.js";
 import { startStack, type Stack } from "../support/stack.js";
 import { closeRedis, createRedis } from "../../src/adapters/redis/client.js";
 
@@ -90,7 +87,7 @@ describe("Redis through Sentinel", () => {
 
   it("fails a command within the command timeout when the master hangs, instead of waiting", async () => {
     const port = await currentMaster();
-    const pid = Number(readFileSync(path.join(STATE, "run", `${componentOnPort(port)}.pid`), "utf8").trim());
+    const pid = redisPid(port);
     const quick = await startStack({ REDIS_COMMAND_TIMEOUT_MS: "800" });
     process.kill(pid, "SIGSTOP");
     try {

@@ -1,9 +1,10 @@
 // Control of the real local servers, for fault tests: stop and start components, follow Sentinel.
 import { execFile, execFileSync } from "node:child_process";
 import { promisify } from "node:util";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { Redis } from "ioredis";
-import { ROOT, infraEnv } from "./env.js";
+import { ROOT, STATE, infraEnv } from "./env.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -35,6 +36,11 @@ export async function currentMaster(): Promise<number> {
 
 /** Which infra component name ("redis-master" / "redis-replica") serves on a port. */
 export const componentOnPort = (port: number) => (port === 56379 ? "redis-master" : "redis-replica");
+
+/** The pid of the Redis server on a port, from the pidfile infra.sh keeps. */
+export function redisPid(port: number): number {
+  return Number(readFileSync(path.join(STATE, "run", `${componentOnPort(port)}.pid`), "utf8").trim());
+}
 
 export function direct(port: number): Redis {
   return new Redis({ port, host: "127.0.0.1", password: infraEnv().REDIS_PASSWORD, lazyConnect: true, maxRetriesPerRequest: 1 });

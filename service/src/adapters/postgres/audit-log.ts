@@ -17,7 +17,8 @@ const MAX_RETRY_DELAY_MS = 30_000;
 export class BatchedAuditLog implements AuditLog {
   private queue: LoginEventInput[] = [];
   private timer: NodeJS.Timeout | null = null;
-  private flushing: Promise<void> | null = null;
+  /** The batch being written (and, if that fails, put back): resolves true when it was written. */
+  private flushing: Promise<boolean> | null = null;
   /** Consecutive failed writes: the next retry waits flushIntervalMs doubled this many times. */
   private failures = 0;
 
@@ -42,21 +43,24 @@ export class BatchedAuditLog implements AuditLog {
     }
     while (this.flushing) await this.flushing;
     if (this.queue.length === 0) return;
-    const batch = this.queue.splice(0, this.opts.batchSize);
-    const attempt = this.write(batch);
-    this.flushing = attempt.then(() => {
+    this.flushing = this.writeNext().finally(() => {
       this.flushing = null;
     });
-    const written = await attempt;
-    if (!written) {
-      this.queue.unshift(...batch);
-      this.bound();
-      this.failures++;
-      this.schedule(Math.min(MAX_RETRY_DELAY_MS, this.opts.flushIntervalMs * 2 ** this.failures));
-      return;
+    if ((await this.flushing) && this.queue.length > 0) await this.flush();
+  }
+
+  /** Writes the oldest batch; on failure puts it back at the head and schedules a retry with backoff. */
+  private async writeNext(): Promise<boolean> {
+    const batch = this.queue.splice(0, this.opts.batchSize);
+    if (await this.write(batch)) {
+      this.failures = 0;
+      return true;
     }
-    this.failures = 0;
-    if (this.queue.length > 0) await this.flush();
+    this.queue.unshift(...batch);
+    this.bound();
+    this.failures++;
+    this.schedule(Math.min(MAX_RETRY_DELAY_MS, this.opts.flushIntervalMs * 2 ** this.failures));
+    return false;
   }
 
   private schedule(delayMs: number): void {
