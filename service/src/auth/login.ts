@@ -43,7 +43,7 @@ export async function login(
     } catch {
       username = null; // a malformed name is just an unknown user: same answer, same work
     }
-    await deps.throttle.check(attempted, ctx.ip);
+    const throttled = await deps.throttle.check(attempted, ctx.ip);
     const user = username === null ? null : await deps.users.findByUsername(username);
     // Always one full bcrypt compare, even for unknown users and empty passwords (no enumeration by timing).
     const matches = await deps.hasher.verify(input.password, user?.passwordHash ?? deps.dummyHash);
@@ -54,7 +54,7 @@ export async function login(
       throw invalidCredentials();
     }
     userId = user.id;
-    await deps.throttle.recordSuccess(attempted, ctx.ip);
+    if (throttled.userIpFailures) await deps.throttle.recordSuccess(attempted, ctx.ip);
     const issued = await deps.sessions.issue(user, ctx);
     result = "success";
     if (deps.hasher.costOf(user.passwordHash) !== deps.hasher.cost) {

@@ -59,8 +59,11 @@ export interface PasswordHasher {
 }
 
 export interface LoginThrottle {
-  /** Throws AuthError("rate_limited") when any limit is already reached. */
-  check(username: string, ip: string): Promise<void>;
+  /**
+   * Throws AuthError("rate_limited") when any limit is already reached; else tells whether a username+IP failure
+   * count exists, the one a success resets (so a login without earlier failures skips the reset).
+   */
+  check(username: string, ip: string): Promise<{ userIpFailures: boolean }>;
   recordFailure(username: string, ip: string): Promise<void>;
   recordSuccess(username: string, ip: string): Promise<void>;
 }

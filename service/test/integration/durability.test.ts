@@ -1,6 +1,7 @@
 // Writes that must survive the loss of the master wait for the replica (Redis WAIT) before they are reported
 // done: new sessions, and also logouts and revocations, which would otherwise come back after a failover.
 // Made observable by pausing the replica: every such request then takes the whole wait.
+import { randomUUID } from "node:crypto";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bearer, login, register, validate } from "../support/api.js";
@@ -70,5 +71,15 @@ describe("durable session writes", () => {
     expect(steps.revokeAll.res.status).toBe(204);
     for (const [step, { ms }] of Object.entries(steps)) expect({ step, waited: ms >= WAIT_MS - SLACK_MS }).toEqual({ step, waited: true });
     expect((await validate(stack.app, kept)).status).toBe(401);
+  });
+
+  it("lets concurrent writers share WAITs: 40 new sessions with the replica paused take about one wait, not 40", async () => {
+    const users = Array.from({ length: 40 }, () => ({ id: randomUUID(), username: uniqueName("shared"), roles: [] }));
+    const { ms } = await withReplicaPaused(() =>
+      timed(Promise.all(users.map((user) => stack.deps.sessions.issue(user, { ip: "127.0.0.1", userAgent: "test" })))),
+    );
+    // One WAIT rides with the first write; the writes sent meanwhile share the next one. Serial WAITs would take 12 s.
+    expect(ms).toBeGreaterThanOrEqual(WAIT_MS - SLACK_MS);
+    expect(ms).toBeLessThan(4 * WAIT_MS);
   });
 });

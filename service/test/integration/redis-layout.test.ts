@@ -7,6 +7,8 @@ import { currentMaster, direct } from "../support/infra.js";
 import { startStack, uniqueName, type Stack } from "../support/stack.js";
 import request from "supertest";
 import { randomUUID } from "node:crypto";
+import type { Writable } from "node:stream";
+import type { Redis } from "ioredis";
 
 describe("Redis layout", () => {
   let stack: Stack;
@@ -95,7 +97,44 @@ describe("Redis layout", () => {
     expect(large).toEqual(small);
     expect(small.validate).toBe(1);
   });
+
+  it("logs in with two Redis round trips: the throttle read, then the session write with its WAIT", async () => {
+    const name = uniqueName("trips");
+    await register(stack.app, name);
+    const writes = await redisWritesDuring([stack.deps.redis, stack.deps.durableRedis], () => login(stack.app, name));
+    expect(writes.map((w) => w.commands)).toEqual([["mget"], ["evalsha", "zadd", "zremrangebyscore", "wait"]]);
+    // After a failed attempt the success also resets the username+IP counter: one more write.
+    await login(stack.app, name, "wrong password");
+    const after = await redisWritesDuring([stack.deps.redis, stack.deps.durableRedis], () => login(stack.app, name));
+    expect(after.map((w) => w.commands)).toContainEqual(["del"]);
+    expect(after).toHaveLength(3);
+  });
 });
+
+/** The socket writes the service's Redis clients made during fn, each as the commands it carried (pings left out). */
+async function redisWritesDuring(clients: Redis[], fn: () => Promise<unknown>): Promise<{ commands: string[] }[]> {
+  const writes: { commands: string[] }[] = [];
+  const restore = clients.map((client) => {
+    const stream = (client as unknown as { stream: Writable }).stream;
+    const write = stream.write.bind(stream) as (...a: unknown[]) => boolean;
+    stream.write = function (chunk: unknown, ...rest: unknown[]) {
+      // RESP: each command is "*<argc>\r\n$<len>\r\n<NAME>\r\n..."; take every command's name.
+      const text = String(chunk);
+      const commands = [...text.matchAll(/(?:^|\r\n)\*\d+\r\n\$\d+\r\n([A-Za-z]+)\r\n/g)].map((m) => m[1]!.toLowerCase());
+      if (!commands.every((c) => c === "ping")) writes.push({ commands });
+      return write(chunk, ...rest);
+    } as Writable["write"];
+    return () => {
+      delete (stream as Partial<Writable>).write; // back to the prototype's
+    };
+  });
+  try {
+    await fn();
+  } finally {
+    for (const r of restore) r();
+  }
+  return writes;
+}
 
 /** Commands the master executed during fn (Sentinel's and replication's own traffic excluded). */
 async function commandsDuring(fn: () => Promise<unknown>): Promise<number> {

@@ -45,7 +45,7 @@ export class RedisLoginThrottle implements LoginThrottle {
    * limiters' own get() is a MULTI/GET/PTTL/EXEC each, three round trips. The counters are the limiters' keys
    * (getKey) holding the points consumed; their TTL is read only for one over its limit, for Retry-After.
    */
-  async check(username: string, ip: string): Promise<void> {
+  async check(username: string, ip: string): Promise<{ userIpFailures: boolean }> {
     const checks: [RateLimiterRedis, string][] = [
       [this.ip, this.ip.getKey(ip)],
       [this.userIp, this.userIp.getKey(userIpKey(username, ip))],
@@ -53,10 +53,10 @@ export class RedisLoginThrottle implements LoginThrottle {
     ];
     const counts = await this.guard(() => this.redis.mget(checks.map(([, key]) => key)));
     const blocked = checks.filter(([limiter], i) => Number(counts[i] ?? 0) >= limiter.points).map(([, key]) => key);
-    if (blocked.length === 0) return;
+    if (blocked.length === 0) return { userIpFailures: Number(counts[1] ?? 0) > 0 };
     // -2: the window ended since the MGET; -1 cannot happen (the limiter always sets an expiry), count it as 1 s.
     const ttls = (await this.guard(() => Promise.all(blocked.map((key) => this.redis.pttl(key))))).filter((t) => t !== -2);
-    if (ttls.length === 0) return;
+    if (ttls.length === 0) return { userIpFailures: true };
     throw new AuthError("rate_limited", "too many failed logins; try again later", {
       retryAfterS: Math.max(1, Math.ceil(Math.max(...ttls) / 1000)),
     });

@@ -1,7 +1,7 @@
 // Sessions in Redis. Per session a hash; per user an index (sorted set by creation time); one cluster-wide
 // sorted set by expiry for the active count. Every operation touches one session, or the sessions of one
 // user: never a SCAN or KEYS, never a loop over other users. One user's keys share the hash tag {u:<id>}.
-import type { Redis, Result } from "ioredis";
+import type { ChainableCommander, Redis, Result } from "ioredis";
 import { unavailable } from "../../auth/errors.js";
 import type { NewSession, SessionStore, StoredSession } from "../../auth/ports.js";
 import { ReplicaAck } from "./replica-ack.js";
@@ -108,35 +108,50 @@ export class RedisSessionStore implements SessionStore {
       "uid", s.userId, "un", s.username, "ro", JSON.stringify(s.roles), "sh", s.secretHash,
       "ca", s.createdAt, "ea", s.expiresAt, "ls", s.createdAt, "ip", s.ip, "ua", s.userAgent,
     ];
-    const evicted = await this.guard(() =>
-      this.durable.sessionCreate(
-        indexKey(s.userId), sessionKey(s.userId, s.id), sessionPrefix(s.userId),
-        s.id, maxPerUser, s.createdAt, expireAt, s.expiresAt, ...fields,
-      ),
+    // The session script, the active-set update and (usually) the WAIT go out as one pipeline: one round trip.
+    const [evictedReply] = await this.sendDurably(
+      this.durable
+        .pipeline()
+        .sessionCreate(
+          indexKey(s.userId), sessionKey(s.userId, s.id), sessionPrefix(s.userId),
+          s.id, maxPerUser, s.createdAt, expireAt, s.expiresAt, ...fields,
+        )
+        .zadd(ACTIVE_KEY, expireAt, member(s.userId, s.id))
+        .zremrangebyscore(ACTIVE_KEY, "-inf", s.createdAt),
+      async () => {
+        await this.revoke(s.userId, s.id).catch(() => undefined);
+      },
     );
-    const pipeline = this.durable.pipeline().zadd(ACTIVE_KEY, expireAt, member(s.userId, s.id));
-    if (evicted.length > 0) pipeline.zrem(ACTIVE_KEY, ...evicted.map((id) => member(s.userId, id)));
-    pipeline.zremrangebyscore(ACTIVE_KEY, "-inf", s.createdAt);
-    const seq = this.ack.noteWrite();
-    await this.guard(() => this.exec(pipeline));
-    const shortfall = await this.awaitReplicas(seq);
-    if (shortfall !== null && this.durability.onTimeout === "fail") {
-      await this.revoke(s.userId, s.id).catch(() => undefined);
-      throw unavailable("session storage (no replica acknowledged the write)", new Error(`WAIT acked ${shortfall}`));
+    const evicted = evictedReply as string[];
+    if (evicted.length > 0) {
+      // Only the count reads these members, and an expired one is trimmed anyway: not worth a WAIT of its own.
+      void this.redis.zrem(ACTIVE_KEY, ...evicted.map((id) => member(s.userId, id))).catch(this.onError);
     }
     return { evicted };
   }
 
   /**
-   * Waits until the replicas acknowledged every write on the durable connection up to `seq` (one WAIT shared by
-   * concurrent writers). Returns null when enough did, else how many did (also reported through onShortfall).
+   * Sends writes that must survive a failover and waits for the replicas (see ReplicaAck). When too few
+   * acknowledge in time the writes still stand on the master; that is reported through onShortfall, and with
+   * onTimeout "fail" `undo` runs and the caller gets "unavailable".
    */
-  private async awaitReplicas(seq: number): Promise<number | null> {
-    if (this.durability.replicas === 0) return null;
-    const acked = await this.guard(() => this.ack.wait(seq));
-    if (acked >= this.durability.replicas) return null;
-    this.durability.onShortfall?.(acked);
-    return acked;
+  private async sendDurably(writes: ChainableCommander, undo?: () => Promise<void>): Promise<unknown[]> {
+    const { results, acked } = await this.guard(() => this.ack.send(writes));
+    const values = results.map(([err, value]) => {
+      if (err) {
+        this.onError(err);
+        throw unavailable("session storage", err);
+      }
+      return value;
+    });
+    if (this.durability.replicas > 0 && acked < this.durability.replicas) {
+      this.durability.onShortfall?.(acked);
+      if (undo && this.durability.onTimeout === "fail") {
+        await undo();
+        throw unavailable("session storage (no replica acknowledged the write)", new Error(`WAIT acked ${acked}`));
+      }
+    }
+    return values;
   }
 
   async get(userId: string, sessionId: string): Promise<StoredSession | null> {
@@ -173,34 +188,31 @@ export class RedisSessionStore implements SessionStore {
   // replica acknowledges in time the change still stands on the master; it is reported through onShortfall.
 
   async revoke(userId: string, sessionId: string): Promise<boolean> {
-    const seq = this.ack.noteWrite();
-    const [removed] = await this.guard(() =>
-      this.exec(
-        this.durable
-          .pipeline()
-          .sessionRevoke(indexKey(userId), sessionKey(userId, sessionId), sessionId)
-          .zrem(ACTIVE_KEY, member(userId, sessionId)),
-      ),
+    const [removed] = await this.sendDurably(
+      this.durable
+        .pipeline()
+        .sessionRevoke(indexKey(userId), sessionKey(userId, sessionId), sessionId)
+        .zrem(ACTIVE_KEY, member(userId, sessionId)),
     );
-    await this.awaitReplicas(seq);
     return Number(removed) === 1;
   }
 
   async revokeAll(userId: string, keep = ""): Promise<string[]> {
-    let seq = this.ack.noteWrite();
-    const removed = await this.guard(() => this.durable.sessionRevokeAll(indexKey(userId), sessionPrefix(userId), keep));
+    const [reply] = await this.sendDurably(
+      this.durable.pipeline().sessionRevokeAll(indexKey(userId), sessionPrefix(userId), keep),
+    );
+    const removed = reply as string[];
     if (removed.length > 0) {
-      seq = this.ack.noteWrite();
-      await this.guard(() => this.durable.zrem(ACTIVE_KEY, ...removed.map((id) => member(userId, id))));
+      // The active set is only counted (and trims what expired): no WAIT of its own, as in create().
+      await this.guard(() => this.redis.zrem(ACTIVE_KEY, ...removed.map((id) => member(userId, id))));
     }
-    await this.awaitReplicas(seq);
     return removed;
   }
 
   async setRoles(userId: string, roles: string[]): Promise<void> {
-    const seq = this.ack.noteWrite();
-    await this.guard(() => this.durable.sessionSetRoles(indexKey(userId), sessionPrefix(userId), JSON.stringify(roles)));
-    await this.awaitReplicas(seq);
+    await this.sendDurably(
+      this.durable.pipeline().sessionSetRoles(indexKey(userId), sessionPrefix(userId), JSON.stringify(roles)),
+    );
   }
 
   /** O(log n): a range count over the expiry-ordered set. */
