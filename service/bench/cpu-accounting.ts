@@ -1,5 +1,5 @@
-// Where the CPU went during a storm, from /proc (Linux): the service replica's main thread, its busiest
-// threads (the hash pool), its other threads, this load generator, and the servers it talks to.
+// Where the CPU went during a storm, from /proc (Linux): the target's main thread (a service replica or the bare
+// prototype), its busiest threads (the hash pool), its other threads, this load generator, and the servers.
 // Hand-written: it reads a few /proc files; no package does this per thread.
 import { readFileSync, readdirSync } from "node:fs";
 
@@ -60,9 +60,9 @@ export function breakdown(before: CpuSnapshot, after: CpuSnapshot, replicaPid: n
     byName.set(name, (byName.get(name) ?? 0) + delta(before.processes, after.processes, pid));
   }
   const rows: [string, number][] = [
-    ["replica: hash threads", hash],
-    ["replica: main thread", main],
-    ["replica: other threads (GC, libuv, V8)", rest],
+    ["target: hash threads", hash],
+    ["target: main thread", main],
+    ["target: other threads (GC, libuv, V8)", rest],
     ...[...byName].filter(([, ms]) => ms > 0).sort((a, b) => b[1] - a[1]),
   ];
   const accounted = rows.reduce((s, [, ms]) => s + ms, 0);

@@ -5,7 +5,7 @@
 //
 // The floor is N / R, where R is the compares per second a bare piscina pool of the same size, running the
 // same worker at the same cost, reaches on this machine in this run; efficiency = floor / wall.
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import http from "node:http";
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -36,13 +36,14 @@ const cost = Number(values.cost);
 const poolSize = values.pool ? Number(values.pool) : availableCpus((p) => readFileSync(p, "utf8"));
 const PORT = 3090;
 const METRICS = 9490;
+const PROTOTYPE_PORT = 3091;
 const VALIDATE_EVERY_MS = 50;
 const EVENT_LOOP_RESOLUTION_S = 0.01; // prom-client samples every 10 ms; the samples include that interval
 
 const CPU_COLUMNS = [
-  "replica: hash threads",
-  "replica: main thread",
-  "replica: other threads (GC, libuv, V8)",
+  "target: hash threads",
+  "target: main thread",
+  "target: other threads (GC, libuv, V8)",
   "load generator (this process)",
   "redis + sentinels",
   "postgres + pgbouncer",
@@ -59,33 +60,57 @@ const pct = (xs: number[], p: number) => {
 const ms = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : "-");
 const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
 
-async function startReplica() {
-  const env = {
-    ...process.env,
-    ...infraEnv(),
-    HOST: "127.0.0.1",
-    PORT: String(PORT),
-    METRICS_PORT: String(METRICS),
-    LOG_LEVEL: "warn",
-    BCRYPT_COST: String(cost),
-    HASH_POOL_SIZE: String(poolSize),
-    HASH_QUEUE_MAX: "100000",
-    HASH_QUEUE_MAX_WAIT_MS: "600000",
-    DB_POOL_SIZE: "20",
-  };
+interface Target {
+  name: string;
+  port: number;
+  /** The service's metrics port; the bare prototype has none. */
+  metricsPort: number | null;
+  proc: ChildProcess;
+}
+
+const benchEnv = () => ({
+  ...process.env,
+  ...infraEnv(),
+  HOST: "127.0.0.1",
+  LOG_LEVEL: "warn",
+  BCRYPT_COST: String(cost),
+  HASH_POOL_SIZE: String(poolSize),
+  HASH_QUEUE_MAX: "100000",
+  HASH_QUEUE_MAX_WAIT_MS: "600000",
+  DB_POOL_SIZE: "20",
+});
+
+function startReplica(): Promise<Target> {
   // BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the replica.
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const env = { ...benchEnv(), PORT: String(PORT), METRICS_PORT: String(METRICS) };
   const proc = spawn(process.execPath, [...nodeArgs, path.join(ROOT, "dist/main.js")], { env, stdio: ["ignore", "inherit", "inherit"] });
+  return ready({ name: "replica", port: PORT, metricsPort: METRICS, proc });
+}
+
+function startPrototype(): Promise<Target> {
+  const env = { ...benchEnv(), PORT: String(PROTOTYPE_PORT) };
+  const script = path.join(ROOT, "service/bench/bare-prototype.ts");
+  const proc = spawn(process.execPath, ["--import", "tsx", script], { env, stdio: ["ignore", "inherit", "inherit"] });
+  return ready({ name: "bare prototype", port: PROTOTYPE_PORT, metricsPort: null, proc });
+}
+
+async function ready(target: Target): Promise<Target> {
   for (let i = 0; i < 150; i++) {
     try {
-      if ((await fetch(`http://127.0.0.1:${PORT}/readyz`)).status === 200) return proc;
+      if ((await fetch(`http://127.0.0.1:${target.port}/readyz`)).status === 200) return target;
     } catch {
       // not listening yet
     }
     await sleep(200);
   }
-  proc.kill("SIGKILL");
-  throw new Error("bench replica did not become ready (is ./scripts/up.sh running, and the service built?)");
+  target.proc.kill("SIGKILL");
+  throw new Error(`bench ${target.name} did not become ready (is ./scripts/up.sh running, and the service built?)`);
+}
+
+async function stop(target: Target): Promise<void> {
+  target.proc.kill("SIGTERM");
+  await new Promise((r) => target.proc.once("exit", r));
 }
 
 async function barePoolRate(): Promise<number> {
@@ -106,8 +131,8 @@ async function barePoolRate(): Promise<number> {
 }
 
 /** Validations the replica has answered so far, and how many of them within 10 ms (its own HTTP histogram). */
-async function validationsWithin10ms(): Promise<{ within: number; all: number }> {
-  const text = await (await fetch(`http://127.0.0.1:${METRICS}/metrics`)).text();
+async function validationsWithin10ms(metricsPort: number): Promise<{ within: number; all: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
   const labels = 'method="GET",route="/v1/session",status_class="2xx"';
   const value = (line: string) => {
     const i = text.indexOf(`\n${line} `);
@@ -119,8 +144,8 @@ async function validationsWithin10ms(): Promise<{ within: number; all: number }>
   };
 }
 
-async function eventLoopP99(): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${METRICS}/metrics`)).text();
+async function eventLoopP99(metricsPort: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
   const m = /^nodejs_eventloop_lag_p99_seconds (\S+)$/m.exec(text);
   return m ? Math.max(0, Number(m[1]) - EVENT_LOOP_RESOLUTION_S) * 1000 : NaN;
 }
@@ -128,9 +153,9 @@ async function eventLoopP99(): Promise<number> {
 // node:http with keep-alive: a light client, since it shares the two cores with the service it measures.
 const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
 
-function send(method: string, urlPath: string, headers: Record<string, string>, body?: string): Promise<{ status: number; text: string }> {
+function send(port: number, method: string, urlPath: string, headers: Record<string, string>, body?: string): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: "127.0.0.1", port: PORT, method, path: urlPath, headers, agent }, (res) => {
+    const req = http.request({ host: "127.0.0.1", port, method, path: urlPath, headers, agent }, (res) => {
       let text = "";
       res.setEncoding("utf8");
       res.on("data", (d: string) => (text += d));
@@ -141,10 +166,10 @@ function send(method: string, urlPath: string, headers: Record<string, string>, 
   });
 }
 
-async function login(username: string, password: string) {
+async function login(port: number, username: string, password: string) {
   const t0 = performance.now();
   try {
-    const res = await send("POST", "/v1/sessions", { "content-type": "application/json" }, JSON.stringify({ username, password }));
+    const res = await send(port, "POST", "/v1/sessions", { "content-type": "application/json" }, JSON.stringify({ username, password }));
     const body = JSON.parse(res.text) as { token?: string; error?: string };
     return { status: res.status, ms: performance.now() - t0, token: body.token, error: body.error };
   } catch (err) {
@@ -181,8 +206,8 @@ function once() {
 })();
 `;
 
-function startValidator(token: string) {
-  const worker = new Worker(VALIDATOR, { eval: true, workerData: { port: PORT, token, every: VALIDATE_EVERY_MS } });
+function startValidator(port: number, token: string) {
+  const worker = new Worker(VALIDATOR, { eval: true, workerData: { port, token, every: VALIDATE_EVERY_MS } });
   const done = new Promise<{ latencies: number[]; failures: number }>((resolve) => worker.once("message", resolve));
   return {
     async stop() {
@@ -194,90 +219,139 @@ function startValidator(token: string) {
   };
 }
 
+interface StormRow {
+  table: string;
+  cpu: string;
+  efficiency: number;
+  validateP99: number;
+}
+
+/** One storm of n distinct users against a target, with a validating client alongside. */
+async function storm(target: Target, n: number, users: string[], password: string, validatorToken: string, statsClient: Redis): Promise<StormRow> {
+  const metricsPort = target.metricsPort;
+  if (metricsPort !== null) await eventLoopP99(metricsPort); // resets the service's event-loop histogram
+  // The validating client runs on a thread of its own: on the storm's event loop it would time its own
+  // backlog, not the service.
+  const servedBefore = metricsPort === null ? null : await validationsWithin10ms(metricsPort);
+  const validator = startValidator(target.port, validatorToken);
+  await sleep(300); // its connection is open and warm before the storm starts
+  const redisBefore = await redisStats(statsClient);
+  const pid = target.proc.pid!;
+  const cpuBefore = snapshot(pid);
+  const t0 = performance.now();
+  const results = await Promise.all(users.map((u) => login(target.port, u, password)));
+  const wall = (performance.now() - t0) / 1000;
+  const cpu = new Map(breakdown(cpuBefore, snapshot(pid), pid, poolSize));
+  const redisAfter = await redisStats(statsClient);
+  const { latencies: validations, failures: validationFailures } = await validator.stop();
+  let loopP99 = NaN;
+  let servedFast = "-";
+  if (metricsPort !== null && servedBefore !== null) {
+    loopP99 = await eventLoopP99(metricsPort);
+    const servedAfter = await validationsWithin10ms(metricsPort);
+    const served = servedAfter.all - servedBefore.all;
+    if (served > 0) servedFast = (((servedAfter.within - servedBefore.within) / served) * 100).toFixed(1);
+  }
+  const ok = results.filter((r) => r.status === 201);
+  const overloaded = results.filter((r) => r.status === 503 && r.error === "overloaded").length;
+  const other = results.length - ok.length - overloaded + validationFailures;
+  const floor = n / R;
+  const efficiency = floor / wall;
+  const lat = results.map((r) => r.ms);
+  const validateP99 = pct(validations, 99);
+  const table = `| ${n} | ${wall.toFixed(2)} s | ${ms(pct(lat, 50))} | ${ms(pct(lat, 99))} | ${ok.length} | ${overloaded} | ${other} | ${floor.toFixed(2)} s | ${efficiency.toFixed(3)} | ${ms(validateP99)} (${validations.length}) | ${servedFast} | ${ms(loopP99)} |`;
+  const perLogin = (label: string) => ((cpu.get(label) ?? 0) / n).toFixed(2);
+  const redisPerLogin = (k: keyof RedisStats) => ((redisAfter[k] - redisBefore[k]) / n).toFixed(1);
+  const cpuRow = `| ${n} | ${CPU_COLUMNS.map(perLogin).join(" | ")} | ${redisPerLogin("commands")} | ${redisPerLogin("reads")} |`;
+  console.error(`${target.name}: ${table}`);
+  return { table, cpu: cpuRow, efficiency, validateP99 };
+}
+
+let R = NaN;
+
 async function main() {
   const env = infraEnv();
   const password = "benchmark password";
   const run = Date.now().toString(36);
   console.error(`# login storm: bcrypt cost ${cost}, hash pool ${poolSize}, sizes ${sizes.join(", ")}`);
 
-  // Users are inserted directly with one precomputed hash: registering 1,660 users through the API would
-  // itself be a storm. The hash is valid for every user (bcrypt stores its salt inside it).
+  // Users are inserted directly with one precomputed hash: registering 3,300 users through the API would
+  // itself be a storm. The hash is valid for every user (bcrypt stores its salt inside it). The service and
+  // the prototype each get users of their own, so neither meets the other's sessions.
   const db = new pg.Client({ connectionString: env.DIRECT_DATABASE_URL });
   await db.connect();
   const hash = bcrypt.hashSync(password, cost);
-  const names = (n: number) => Array.from({ length: n }, (_, i) => `bench-${run}-${n}-${i}`);
-  const all = [...sizes.flatMap(names), `bench-${run}-validator`];
+  const names = (who: string, n: number) => Array.from({ length: n }, (_, i) => `bench-${run}-${who}-${n}-${i}`);
+  const all = [...sizes.flatMap((n) => [...names("svc", n), ...names("proto", n)]), `bench-${run}-validator`];
   await db.query(
     "INSERT INTO users (username, password_hash, roles, updated_at) SELECT u, $2, '{}', now() FROM unnest($1::text[]) AS u",
     [all, hash],
   );
   await db.end();
 
-  const R = await barePoolRate();
+  R = await barePoolRate();
   console.error(`bare pool: ${R.toFixed(1)} compares/s`);
   const replica = await startReplica();
+  const prototype = await startPrototype();
   const statsClient = sentinelClient();
-  const rows: string[] = [];
-  const cpuRows: string[] = [];
+  const service: StormRow[] = [];
+  const reference: StormRow[] = [];
   try {
-    const validatorToken = (await login(`bench-${run}-validator`, password)).token!;
+    const tokenFor = async (target: Target) => (await login(target.port, `bench-${run}-validator`, password)).token!;
+    const [replicaToken, prototypeToken] = [await tokenFor(replica), await tokenFor(prototype)];
+    // Storms alternate between the two, size by size, so drift on the machine touches both alike.
     for (const n of sizes) {
-      await eventLoopP99(); // resets the service's event-loop histogram
-      // The validating client runs on a thread of its own: on the storm's event loop it would time its own
-      // backlog, not the service.
-      const servedBefore = await validationsWithin10ms();
-      const validator = startValidator(validatorToken);
-      await sleep(300); // its connection is open and warm before the storm starts
-      const redisBefore = await redisStats(statsClient);
-      const cpuBefore = snapshot(replica.pid!);
-      const t0 = performance.now();
-      const results = await Promise.all(names(n).map((u) => login(u, password)));
-      const wall = (performance.now() - t0) / 1000;
-      const cpu = new Map(breakdown(cpuBefore, snapshot(replica.pid!), replica.pid!, poolSize));
-      const redisAfter = await redisStats(statsClient);
-      const { latencies: validations, failures: validationFailures } = await validator.stop();
-      const loopP99 = await eventLoopP99();
-      const servedAfter = await validationsWithin10ms();
-      const served = servedAfter.all - servedBefore.all;
-      const servedFast = served > 0 ? (((servedAfter.within - servedBefore.within) / served) * 100).toFixed(1) : "-";
-      const ok = results.filter((r) => r.status === 201);
-      const overloaded = results.filter((r) => r.status === 503 && r.error === "overloaded").length;
-      const other = results.length - ok.length - overloaded + validationFailures;
-      const floor = n / R;
-      const lat = results.map((r) => r.ms);
-      rows.push(
-        `| ${n} | ${wall.toFixed(2)} s | ${ms(pct(lat, 50))} | ${ms(pct(lat, 99))} | ${ok.length} | ${overloaded} | ${other} | ${floor.toFixed(2)} s | ${(floor / wall).toFixed(3)} | ${ms(pct(validations, 99))} (${validations.length}) | ${servedFast} | ${ms(loopP99)} |`,
-      );
-      console.error(rows.at(-1));
-      const perLogin = (label: string) => ((cpu.get(label) ?? 0) / n).toFixed(2);
-      const redisPerLogin = (k: keyof RedisStats) => ((redisAfter[k] - redisBefore[k]) / n).toFixed(1);
-      cpuRows.push(`| ${n} | ${CPU_COLUMNS.map(perLogin).join(" | ")} | ${redisPerLogin("commands")} | ${redisPerLogin("reads")} |`);
-      console.error(cpuRows.at(-1));
+      service.push(await storm(replica, n, names("svc", n), password, replicaToken, statsClient));
+      await sleep(500);
+      reference.push(await storm(prototype, n, names("proto", n), password, prototypeToken, statsClient));
       await sleep(500);
     }
   } finally {
     statsClient.disconnect();
-    replica.kill("SIGTERM");
-    await new Promise((r) => replica.once("exit", r));
+    await Promise.all([stop(replica), stop(prototype)]);
   }
 
   const perSession = await redisBytesPerSession(Number(values.sessions));
+  const header = [
+    "| N | wall | login p50 ms | login p99 ms | 201 | 503 overloaded | other failures | floor N/R | efficiency | validate p99 ms (samples) | served in <= 10 ms % | event-loop delay p99 ms |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|",
+  ];
+  const cpuHeader = [`| N | ${CPU_COLUMNS.join(" | ")} | Redis commands | Redis reads (round trips) |`, `|---|${CPU_COLUMNS.map(() => "---").join("|")}|---|---|`];
+  const ratio = (f: (r: StormRow) => number) => sizes.map((n, i) => `| ${n} | ${(f(service[i]!) / f(reference[i]!)).toFixed(2)} |`);
   const out = [
     `Login storm — bcrypt cost ${cost}, hash pool ${poolSize} threads, ${availableCpus((p) => readFileSync(p, "utf8"))} CPUs, load generator on the same machine.`,
     `A client on its own thread validates one session every ${VALIDATE_EVERY_MS} ms during each storm (failed validations count as other failures);`,
     "\"served in <= 10 ms\" is the share of those validations the replica's own HTTP histogram timed at 10 ms or less.",
     `R (bare pool of ${poolSize}, same worker and cost, measured in this run) = ${R.toFixed(1)} compares/s.`,
     "",
-    "| N | wall | login p50 ms | login p99 ms | 201 | 503 overloaded | other failures | floor N/R | efficiency | validate p99 ms (samples) | served in <= 10 ms % | event-loop delay p99 ms |",
-    "|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ...rows,
+    "The service (one replica):",
     "",
-    "CPU per login during each storm, in ms (from /proc; the hash threads are the replica's busiest threads), and what the",
-    "Redis master processed per login (INFO stats: commands, and socket reads, i.e. round trips; validations included):",
+    ...header,
+    ...service.map((r) => r.table),
     "",
-    `| N | ${CPU_COLUMNS.join(" | ")} | Redis commands | Redis reads (round trips) |`,
-    `|---|${CPU_COLUMNS.map(() => "---").join("|")}|---|---|`,
-    ...cpuRows,
+    "The bare prototype (Express + pg + the same bcrypt worker pool + one Redis SET; service/bench/bare-prototype.ts),",
+    "stormed right after the service at each N, on the same machine and infrastructure:",
+    "",
+    ...header,
+    ...reference.map((r) => r.table),
+    "",
+    "Service efficiency / prototype efficiency, same run:",
+    "",
+    "| N | ratio |",
+    "|---|---|",
+    ...ratio((r) => r.efficiency),
+    "",
+    "CPU per login during each storm, in ms (from /proc; the hash threads are the target's busiest threads), and what the",
+    "Redis master processed per login (INFO stats: commands, and socket reads, i.e. round trips; validations included).",
+    "The service:",
+    "",
+    ...cpuHeader,
+    ...service.map((r) => r.cpu),
+    "",
+    "The bare prototype:",
+    "",
+    ...cpuHeader,
+    ...reference.map((r) => r.cpu),
     "",
     `Redis memory per session at ${Number(values.sessions).toLocaleString("en")} sessions: ${perSession.toFixed(0)} bytes (INFO used_memory delta / sessions; includes the per-user index and the active-count entry).`,
   ].join("\n");
