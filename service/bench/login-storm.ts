@@ -181,17 +181,18 @@ const VALIDATOR = `
 const { parentPort, workerData } = require("node:worker_threads");
 const http = require("node:http");
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-const latencies = [];
+const samples = []; // [sent at (epoch ms), latency ms]
 let failures = 0;
 let running = true;
 parentPort.on("message", () => { running = false; });
 function once() {
   return new Promise((resolve) => {
     const t0 = performance.now();
+    const sentAt = Date.now();
     const req = http.request({ host: "127.0.0.1", port: workerData.port, path: "/v1/session", agent,
       headers: { authorization: "Bearer " + workerData.token } }, (res) => {
       res.resume();
-      res.on("end", () => { if (res.statusCode === 200) latencies.push(performance.now() - t0); else failures++; resolve(); });
+      res.on("end", () => { if (res.statusCode === 200) samples.push([sentAt, performance.now() - t0]); else failures++; resolve(); });
     });
     req.on("error", () => { failures++; resolve(); });
     req.end();
@@ -202,13 +203,13 @@ function once() {
     await once();
     await new Promise((r) => setTimeout(r, workerData.every));
   }
-  parentPort.postMessage({ latencies, failures });
+  parentPort.postMessage({ samples, failures });
 })();
 `;
 
 function startValidator(port: number, token: string) {
   const worker = new Worker(VALIDATOR, { eval: true, workerData: { port, token, every: VALIDATE_EVERY_MS } });
-  const done = new Promise<{ latencies: number[]; failures: number }>((resolve) => worker.once("message", resolve));
+  const done = new Promise<{ samples: [number, number][]; failures: number }>((resolve) => worker.once("message", resolve));
   return {
     async stop() {
       worker.postMessage("stop");
@@ -238,12 +239,17 @@ async function storm(target: Target, n: number, users: string[], password: strin
   const redisBefore = await redisStats(statsClient);
   const pid = target.proc.pid!;
   const cpuBefore = snapshot(pid);
+  const stormStart = Date.now();
   const t0 = performance.now();
   const results = await Promise.all(users.map((u) => login(target.port, u, password)));
   const wall = (performance.now() - t0) / 1000;
   const cpu = new Map(breakdown(cpuBefore, snapshot(pid), pid, poolSize));
   const redisAfter = await redisStats(statsClient);
-  const { latencies: validations, failures: validationFailures } = await validator.stop();
+  const { samples, failures: validationFailures } = await validator.stop();
+  const validations = samples.map(([, latency]) => latency);
+  // Where the slow ones fall: the first second is when all n requests arrive at once and are parsed.
+  const slow = samples.filter(([, latency]) => latency > 10);
+  const slowEarly = slow.filter(([sentAt]) => sentAt < stormStart + 1000).length;
   let loopP99 = NaN;
   let servedFast = "-";
   if (metricsPort !== null && servedBefore !== null) {
@@ -259,7 +265,7 @@ async function storm(target: Target, n: number, users: string[], password: strin
   const efficiency = floor / wall;
   const lat = results.map((r) => r.ms);
   const validateP99 = pct(validations, 99);
-  const table = `| ${n} | ${wall.toFixed(2)} s | ${ms(pct(lat, 50))} | ${ms(pct(lat, 99))} | ${ok.length} | ${overloaded} | ${other} | ${floor.toFixed(2)} s | ${efficiency.toFixed(3)} | ${ms(validateP99)} (${validations.length}) | ${servedFast} | ${ms(loopP99)} |`;
+  const table = `| ${n} | ${wall.toFixed(2)} s | ${ms(pct(lat, 50))} | ${ms(pct(lat, 99))} | ${ok.length} | ${overloaded} | ${other} | ${floor.toFixed(2)} s | ${efficiency.toFixed(3)} | ${ms(validateP99)} (${validations.length}) | ${slowEarly} / ${slow.length - slowEarly} | ${servedFast} | ${ms(loopP99)} |`;
   const perLogin = (label: string) => ((cpu.get(label) ?? 0) / n).toFixed(2);
   const redisPerLogin = (k: keyof RedisStats) => ((redisAfter[k] - redisBefore[k]) / n).toFixed(1);
   const cpuRow = `| ${n} | ${CPU_COLUMNS.map(perLogin).join(" | ")} | ${redisPerLogin("commands")} | ${redisPerLogin("reads")} |`;
@@ -313,15 +319,16 @@ async function main() {
 
   const perSession = await redisBytesPerSession(Number(values.sessions));
   const header = [
-    "| N | wall | login p50 ms | login p99 ms | 201 | 503 overloaded | other failures | floor N/R | efficiency | validate p99 ms (samples) | served in <= 10 ms % | event-loop delay p99 ms |",
-    "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    "| N | wall | login p50 ms | login p99 ms | 201 | 503 overloaded | other failures | floor N/R | efficiency | validate p99 ms (samples) | validations over 10 ms: first 1 s / rest | served in <= 10 ms % | event-loop delay p99 ms |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
   ];
   const cpuHeader = [`| N | ${CPU_COLUMNS.join(" | ")} | Redis commands | Redis reads (round trips) |`, `|---|${CPU_COLUMNS.map(() => "---").join("|")}|---|---|`];
   const ratio = (f: (r: StormRow) => number) => sizes.map((n, i) => `| ${n} | ${(f(service[i]!) / f(reference[i]!)).toFixed(2)} |`);
   const out = [
     `Login storm — bcrypt cost ${cost}, hash pool ${poolSize} threads, ${availableCpus((p) => readFileSync(p, "utf8"))} CPUs, load generator on the same machine.`,
     `A client on its own thread validates one session every ${VALIDATE_EVERY_MS} ms during each storm (failed validations count as other failures);`,
-    "\"served in <= 10 ms\" is the share of those validations the replica's own HTTP histogram timed at 10 ms or less.",
+    "\"validations over 10 ms\" counts the client's slow ones, split at one second after the storm began (when all N requests",
+    "arrive at once); \"served in <= 10 ms\" is the share the replica's own HTTP histogram timed at 10 ms or less.",
     `R (bare pool of ${poolSize}, same worker and cost, measured in this run) = ${R.toFixed(1)} compares/s.`,
     "",
     "The service (one replica):",

@@ -86,6 +86,7 @@ const settings = {
   HASH_POOL_SIZE: { schema: int(1, 256).optional(), default: undefined },
   HASH_QUEUE_MAX: { schema: int(0, 100_000), default: "1000" },
   HASH_QUEUE_MAX_WAIT_MS: { schema: int(10, 600_000), default: "10000" },
+  HASH_THREAD_NICE: { schema: int(0, 19), default: "19" },
 
   REGISTRATION: { schema: z.enum(["admin", "open"]), default: "admin" },
   PASSWORD_MIN_LENGTH: { schema: int(1, 72), default: "8" },
@@ -213,6 +214,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, readFile = defa
       poolSize: r.HASH_POOL_SIZE ?? availableCpus(readFile),
       queueMax: r.HASH_QUEUE_MAX,
       queueMaxWaitMs: r.HASH_QUEUE_MAX_WAIT_MS,
+      threadNice: r.HASH_THREAD_NICE,
     },
     auth: {
       registration: r.REGISTRATION,

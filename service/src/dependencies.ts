@@ -71,6 +71,7 @@ export async function createDependencies(config: Config, logger: Logger, options
     poolSize: config.hashing.poolSize,
     queueMax: config.hashing.queueMax,
     queueMaxWaitMs: config.hashing.queueMaxWaitMs,
+    threadNice: config.hashing.threadNice,
     observer: { ...metrics.hash.observer, wrap: traceHash },
   });
   metrics.hash.source(() => ({ depth: hasher.depth, inFlight: hasher.inFlight, poolSize: hasher.poolSize }));

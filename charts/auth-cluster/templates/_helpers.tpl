@@ -51,7 +51,7 @@ app.kubernetes.io/component: api
   "redisCommandTimeoutMs" "REDIS_COMMAND_TIMEOUT_MS" "dbPoolSize" "DB_POOL_SIZE"
   "dbAcquireTimeoutMs" "DB_ACQUIRE_TIMEOUT_MS" "dbStatementTimeoutMs" "DB_STATEMENT_TIMEOUT_MS"
   "bcryptCost" "BCRYPT_COST" "hashPoolSize" "HASH_POOL_SIZE" "hashQueueMax" "HASH_QUEUE_MAX"
-  "hashQueueMaxWaitMs" "HASH_QUEUE_MAX_WAIT_MS" "registration" "REGISTRATION"
+  "hashQueueMaxWaitMs" "HASH_QUEUE_MAX_WAIT_MS" "hashThreadNice" "HASH_THREAD_NICE" "registration" "REGISTRATION"
   "passwordMinLength" "PASSWORD_MIN_LENGTH" "cookieName" "COOKIE_NAME" "cookieSecure" "COOKIE_SECURE"
   "allowedOrigins" "ALLOWED_ORIGINS" "sessionMaxPerUser" "SESSION_MAX_PER_USER"
   "sessionIdleTimeoutS" "SESSION_IDLE_TIMEOUT_S" "sessionAbsoluteLifetimeS" "SESSION_ABSOLUTE_LIFETIME_S"

@@ -30,6 +30,7 @@ describe("config", () => {
     expect(c.db.poolSize).toBe(10);
     expect(c.db.acquireTimeoutMs).toBe(2000);
     expect(c.hashing.cost).toBe(12);
+    expect(c.hashing.threadNice).toBe(19);
     expect(c.sessions.maxPerUser).toBe(1);
     expect(c.sessions.absoluteLifetimeS).toBe(7 * 24 * 3600);
     expect(c.http.trustedProxies).toEqual([]);
@@ -61,6 +62,8 @@ describe("config", () => {
     ["DB_ACQUIRE_TIMEOUT_MS", "soon"],
     ["BCRYPT_COST", "9"],
     ["BCRYPT_COST", "16"],
+    ["HASH_THREAD_NICE", "20"],
+    ["HASH_THREAD_NICE", "-5"],
     ["LOG_LEVEL", "loud"],
     ["COOKIE_SECURE", "maybe"],
     ["REGISTRATION", "everyone"],

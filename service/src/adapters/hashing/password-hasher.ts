@@ -19,6 +19,8 @@ export interface HasherOptions {
   poolSize: number;
   queueMax: number;
   queueMaxWaitMs: number;
+  /** Nice value of the hash threads (0 = as the main thread). */
+  threadNice?: number;
   observer?: HashObserver;
 }
 
@@ -41,6 +43,7 @@ export class WorkerPasswordHasher implements PasswordHasher {
       minThreads: opts.poolSize,
       maxThreads: opts.poolSize,
       idleTimeout: Number.MAX_SAFE_INTEGER,
+      workerData: { nice: opts.threadNice ?? 0 },
     });
     this.queue = new AdmissionQueue(opts.poolSize, opts.queueMax, opts.queueMaxWaitMs, (position) =>
       (Math.ceil(position / opts.poolSize) * this.serviceMs) / 1000,
