@@ -53,4 +53,10 @@ app.get("/readyz", (_req, res) => {
   res.json({ ready: redis.status === "ready" });
 });
 
+// Express 5 sends a rejected handler here: say what failed, so a failure in the table can be traced.
+app.use((err: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+  console.error("bare prototype:", err);
+  res.status(500).json({ error: "internal" });
+});
+
 app.listen(Number(process.env.PORT), "127.0.0.1");

@@ -261,6 +261,10 @@ async function storm(target: Target, n: number, users: string[], password: strin
   const ok = results.filter((r) => r.status === 201);
   const overloaded = results.filter((r) => r.status === 503 && r.error === "overloaded").length;
   const other = results.length - ok.length - overloaded + validationFailures;
+  if (other > 0) {
+    const failed = results.filter((r) => r.status !== 201 && !(r.status === 503 && r.error === "overloaded"));
+    console.error(`${target.name}: ${failed.length} failed logins (${[...new Set(failed.map((r) => `${r.status} ${r.error ?? ""}`))].join(", ")}), ${validationFailures} failed validations`);
+  }
   const floor = n / R;
   const efficiency = floor / wall;
   const lat = results.map((r) => r.ms);
