@@ -1,14 +1,13 @@
 // createApp(deps): middleware order, routes, the one error handler. Never listens.
 import express, { type NextFunction, type Request, type Response } from "express";
 import helmet from "helmet";
-import { pinoHttp } from "pino-http";
 import { AuthError } from "./auth/errors.js";
 import type { AccountDeps } from "./auth/accounts.js";
 import type { LoginDeps } from "./auth/login.js";
 import type { SessionService } from "./auth/sessions.js";
 import type { Config } from "./config.js";
 import { HttpError, sendError } from "./http/errors.js";
-import { requestIdOf } from "./http/request-id.js";
+import { requestLogger, requestLogging } from "./http/request-log.js";
 import { healthRoutes } from "./http/routes/health.js";
 import { sessionRoutes } from "./http/routes/sessions.js";
 import { userRoutes } from "./http/routes/users.js";
@@ -32,22 +31,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.disable("x-powered-by");
   app.set("trust proxy", http.trustedProxies.length > 0 ? http.trustedProxies : false);
 
-  app.use(
-    pinoHttp({
-      logger: deps.logger,
-      genReqId: (req, res) => {
-        const id = requestIdOf(req);
-        res.setHeader("x-request-id", id);
-        return id;
-      },
-      serializers: {
-        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, path: req.url.split("?")[0] }),
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-      },
-      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? "error" : "info"),
-      autoLogging: { ignore: (req) => req.url === "/healthz" || req.url === "/readyz" },
-    }),
-  );
+  app.use(requestLogging(deps.logger));
   for (const mw of deps.before ?? []) app.use(mw);
   app.use(helmet());
   app.use((_req, res, next) => {
@@ -64,13 +48,13 @@ export function createApp(deps: AppDeps): express.Express {
   app.use((_req: Request, res: Response) => sendError(res, "not_found", "no such route"));
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     if (res.headersSent) {
-      req.log.error({ err }, "error after response started");
+      requestLogger(deps.logger, req, res).error({ err }, "error after response started");
       res.end();
       return;
     }
     if (err instanceof HttpError) return sendError(res, err.code, err.message, err.retryAfterS);
     if (err instanceof AuthError) {
-      if (err.code === "unavailable") req.log.warn({ err: err.cause ?? err }, "dependency unavailable");
+      if (err.code === "unavailable") requestLogger(deps.logger, req, res).warn({ err: err.cause ?? err }, "dependency unavailable");
       return sendError(res, err.code, err.message, err.retryAfterS);
     }
     const type = (err as { type?: unknown } | null)?.type;
@@ -80,7 +64,7 @@ export function createApp(deps: AppDeps): express.Express {
     if (typeof status === "number" && status >= 400 && status < 500) {
       return sendError(res, "invalid_request", "the request body could not be read");
     }
-    req.log.error({ err }, "unhandled error");
+    requestLogger(deps.logger, req, res).error({ err }, "unhandled error");
     sendError(res, "internal", "internal error");
   });
   return app;

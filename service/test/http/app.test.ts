@@ -1,3 +1,5 @@
+import { Writable } from "node:stream";
+import { pino } from "pino";
 import request from "supertest";
 import { describe, expect, it } from "vitest";
 import { MemorySessionStore, fakeApp } from "../support/fakes.js";
@@ -81,5 +83,38 @@ describe("HTTP app plumbing", () => {
     const res = await request(app).get("/readyz");
     expect(res.status).toBe(503);
     expect(res.body.status).toBe("draining");
+  });
+
+  it("writes one access-log line per request (id, method, path, status, time; no query, header or body), none for probes", async () => {
+    const lines: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+        done();
+      },
+    });
+    const store = new MemorySessionStore();
+    const { app } = fakeApp(store, {}, pino({ level: "info" }, sink));
+    const secret = token.split(".")[2]!;
+    const res = await request(app).get(`/v1/session?token=${secret}`).set("authorization", `Bearer ${token}`);
+    await request(app).get("/healthz");
+    await request(app).get("/readyz");
+    store.failWith = new Error("boom");
+    const failed = await request(app).get("/v1/session").set("authorization", `Bearer ${token}`);
+    await new Promise((r) => setImmediate(r));
+
+    expect(lines.map((l) => [l.level, l.msg])).toEqual([
+      [30, "request completed"],
+      [50, "unhandled error"],
+      [50, "request completed"],
+    ]);
+    expect(lines[0]).toMatchObject({
+      req: { id: res.headers["x-request-id"], method: "GET", path: "/v1/session" },
+      res: { statusCode: 401 },
+      responseTime: expect.any(Number),
+    });
+    expect(lines[1]).toMatchObject({ req: { id: failed.headers["x-request-id"] }, err: { message: "boom" } });
+    expect(lines[2]).toMatchObject({ req: { id: failed.headers["x-request-id"] }, res: { statusCode: 500 } });
+    expect(JSON.stringify(lines)).not.toContain(secret);
   });
 });

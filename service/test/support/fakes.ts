@@ -6,7 +6,7 @@ import { SessionService } from "../../src/auth/sessions.js";
 import { Readiness } from "../../src/readiness.js";
 import { createApp } from "../../src/app.js";
 import { loadConfig } from "../../src/config.js";
-import { createLogger } from "../../src/observability/logger.js";
+import { createLogger, type Logger } from "../../src/observability/logger.js";
 
 export class MemorySessionStore implements SessionStore {
   readonly sessions = new Map<string, StoredSession>();
@@ -46,7 +46,11 @@ export class MemorySessionStore implements SessionStore {
   }
 }
 
-export function fakeApp(store = new MemorySessionStore(), readinessChecks: Record<string, () => Promise<void>> = {}) {
+export function fakeApp(
+  store = new MemorySessionStore(),
+  readinessChecks: Record<string, () => Promise<void>> = {},
+  logger: Logger = createLogger("silent"),
+) {
   const config = loadConfig(
     { REDIS_SENTINELS: "127.0.0.1:1", DATABASE_URL: "postgresql://x:y@127.0.0.1:1/z", COOKIE_SECURE: "false" },
     () => "max 100000",
@@ -67,6 +71,6 @@ export function fakeApp(store = new MemorySessionStore(), readinessChecks: Recor
   };
   const accounts: AccountDeps = { users, hasher, sessions, passwordMinLength: 8 };
   const readiness = new Readiness(readinessChecks, 0);
-  const app = createApp({ config, logger: createLogger("silent"), readiness, sessions, login, accounts });
+  const app = createApp({ config, logger, readiness, sessions, login, accounts });
   return { app, store, readiness, sessions };
 }
