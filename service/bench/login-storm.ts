@@ -4,7 +4,8 @@
 //   npm run bench:login-storm -- [--sizes 10,50,100,500,1000] [--cost 10] [--pool N] [--sessions 100000]
 //
 // The floor is N / R, where R is the compares per second a bare piscina pool of the same size, running the
-// same worker at the same cost, reaches on this machine in this run; efficiency = floor / wall.
+// same worker at the same cost, reaches on this machine right before the storm; efficiency = floor / wall.
+// Each storm against the service is followed by one against the bare prototype (bare-prototype.ts).
 import { spawn, type ChildProcess } from "node:child_process";
 import http from "node:http";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -37,6 +38,7 @@ const poolSize = values.pool ? Number(values.pool) : availableCpus((p) => readFi
 const PORT = 3090;
 const METRICS = 9490;
 const PROTOTYPE_PORT = 3091;
+const R_COMPARES_PER_THREAD = 50; // about 3 s at cost 10
 const VALIDATE_EVERY_MS = 50;
 const EVENT_LOOP_RESOLUTION_S = 0.01; // prom-client samples every 10 ms; the samples include that interval
 
@@ -113,21 +115,34 @@ async function stop(target: Target): Promise<void> {
   await new Promise((r) => target.proc.once("exit", r));
 }
 
-async function barePoolRate(): Promise<number> {
-  const pool = new Piscina({
+/** A bare piscina pool of the service's size running the service's worker: the reference rate R. */
+class BarePool {
+  private readonly pool = new Piscina({
     filename: new URL("../src/adapters/hashing/hash-worker.js", import.meta.url).href,
     minThreads: poolSize,
     maxThreads: poolSize,
   });
-  const hash = bcrypt.hashSync("benchmark password", cost);
-  const run = (n: number) => Promise.all(Array.from({ length: n }, () => pool.run({ op: "verify", password: "benchmark password", hash })));
-  await run(poolSize * 2); // warm the threads
-  const n = Math.max(40, poolSize * 20);
-  const t0 = performance.now();
-  await run(n);
-  const seconds = (performance.now() - t0) / 1000;
-  await pool.close();
-  return n / seconds;
+  private readonly hash = bcrypt.hashSync("benchmark password", cost);
+
+  private run(n: number) {
+    return Promise.all(Array.from({ length: n }, () => this.pool.run({ op: "verify", password: "benchmark password", hash: this.hash })));
+  }
+
+  /**
+   * Compares per second, measured right before a storm: this VM's speed drifts by several per cent within
+   * minutes, so one R for the whole run would move every efficiency with it.
+   */
+  async rate(): Promise<number> {
+    await this.run(poolSize * 2); // warm the threads
+    const n = poolSize * R_COMPARES_PER_THREAD;
+    const t0 = performance.now();
+    await this.run(n);
+    return n / ((performance.now() - t0) / 1000);
+  }
+
+  close() {
+    return this.pool.close();
+  }
 }
 
 /** Validations the replica has answered so far, and how many of them within 10 ms (its own HTTP histogram). */
@@ -228,7 +243,7 @@ interface StormRow {
 }
 
 /** One storm of n distinct users against a target, with a validating client alongside. */
-async function storm(target: Target, n: number, users: string[], password: string, validatorToken: string, statsClient: Redis): Promise<StormRow> {
+async function storm(target: Target, n: number, users: string[], password: string, validatorToken: string, statsClient: Redis, R: number): Promise<StormRow> {
   const metricsPort = target.metricsPort;
   if (metricsPort !== null) await eventLoopP99(metricsPort); // resets the service's event-loop histogram
   // The validating client runs on a thread of its own: on the storm's event loop it would time its own
@@ -269,15 +284,13 @@ async function storm(target: Target, n: number, users: string[], password: strin
   const efficiency = floor / wall;
   const lat = results.map((r) => r.ms);
   const validateP99 = pct(validations, 99);
-  const table = `| ${n} | ${wall.toFixed(2)} s | ${ms(pct(lat, 50))} | ${ms(pct(lat, 99))} | ${ok.length} | ${overloaded} | ${other} | ${floor.toFixed(2)} s | ${efficiency.toFixed(3)} | ${ms(validateP99)} (${validations.length}) | ${slowEarly} / ${slow.length - slowEarly} | ${servedFast} | ${ms(loopP99)} |`;
+  const table = `| ${n} | ${R.toFixed(1)} | ${wall.toFixed(2)} s | ${ms(pct(lat, 50))} | ${ms(pct(lat, 99))} | ${ok.length} | ${overloaded} | ${other} | ${floor.toFixed(2)} s | ${efficiency.toFixed(3)} | ${ms(validateP99)} (${validations.length}) | ${slowEarly} / ${slow.length - slowEarly} | ${servedFast} | ${ms(loopP99)} |`;
   const perLogin = (label: string) => ((cpu.get(label) ?? 0) / n).toFixed(2);
   const redisPerLogin = (k: keyof RedisStats) => ((redisAfter[k] - redisBefore[k]) / n).toFixed(1);
   const cpuRow = `| ${n} | ${CPU_COLUMNS.map(perLogin).join(" | ")} | ${redisPerLogin("commands")} | ${redisPerLogin("reads")} |`;
   console.error(`${target.name}: ${table}`);
   return { table, cpu: cpuRow, efficiency, validateP99 };
 }
-
-let R = NaN;
 
 async function main() {
   const env = infraEnv();
@@ -299,8 +312,7 @@ async function main() {
   );
   await db.end();
 
-  R = await barePoolRate();
-  console.error(`bare pool: ${R.toFixed(1)} compares/s`);
+  const bare = new BarePool();
   const replica = await startReplica();
   const prototype = await startPrototype();
   const statsClient = sentinelClient();
@@ -311,20 +323,20 @@ async function main() {
     const [replicaToken, prototypeToken] = [await tokenFor(replica), await tokenFor(prototype)];
     // Storms alternate between the two, size by size, so drift on the machine touches both alike.
     for (const n of sizes) {
-      service.push(await storm(replica, n, names("svc", n), password, replicaToken, statsClient));
+      service.push(await storm(replica, n, names("svc", n), password, replicaToken, statsClient, await bare.rate()));
       await sleep(500);
-      reference.push(await storm(prototype, n, names("proto", n), password, prototypeToken, statsClient));
+      reference.push(await storm(prototype, n, names("proto", n), password, prototypeToken, statsClient, await bare.rate()));
       await sleep(500);
     }
   } finally {
     statsClient.disconnect();
-    await Promise.all([stop(replica), stop(prototype)]);
+    await Promise.all([stop(replica), stop(prototype), bare.close()]);
   }
 
   const perSession = await redisBytesPerSession(Number(values.sessions));
   const header = [
-    "| N | wall | login p50 ms | login p99 ms | 201 | 503 overloaded | other failures | floor N/R | efficiency | validate p99 ms (samples) | validations over 10 ms: first 1 s / rest | served in <= 10 ms % | event-loop delay p99 ms |",
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    "| N | R /s | wall | login p50 ms | login p99 ms | 201 | 503 overloaded | other failures | floor N/R | efficiency | validate p99 ms (samples) | validations over 10 ms: first 1 s / rest | served in <= 10 ms % | event-loop delay p99 ms |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
   ];
   const cpuHeader = [`| N | ${CPU_COLUMNS.join(" | ")} | Redis commands | Redis reads (round trips) |`, `|---|${CPU_COLUMNS.map(() => "---").join("|")}|---|---|`];
   const ratio = (f: (r: StormRow) => number) => sizes.map((n, i) => `| ${n} | ${(f(service[i]!) / f(reference[i]!)).toFixed(2)} |`);
@@ -333,7 +345,8 @@ async function main() {
     `A client on its own thread validates one session every ${VALIDATE_EVERY_MS} ms during each storm (failed validations count as other failures);`,
     "\"validations over 10 ms\" counts the client's slow ones, split at one second after the storm began (when all N requests",
     "arrive at once); \"served in <= 10 ms\" is the share the replica's own HTTP histogram timed at 10 ms or less.",
-    `R (bare pool of ${poolSize}, same worker and cost, measured in this run) = ${R.toFixed(1)} compares/s.`,
+    `R is the compares per second of a bare pool of ${poolSize} threads running the same worker at the same cost, measured over`,
+    `${poolSize * R_COMPARES_PER_THREAD} compares right before each storm; floor = N / R, efficiency = floor / wall.`,
     "",
     "The service (one replica):",
     "",
