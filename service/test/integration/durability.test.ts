@@ -83,3 +83,30 @@ describe("durable session writes", () => {
     expect(ms).toBeLessThan(4 * WAIT_MS);
   });
 });
+
+describe("durable session writes with SESSION_WAIT_ON_TIMEOUT=fail", () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    await redisHealthy();
+    stack = await startStack({ SESSION_WAIT_TIMEOUT_MS: String(WAIT_MS), SESSION_WAIT_ON_TIMEOUT: "fail", SESSION_MAX_PER_USER: "3" });
+  });
+  afterAll(async () => {
+    await stack?.close();
+    await redisHealthy();
+  });
+
+  it("refuses a login no replica acknowledged with 503 after one wait, and keeps no session of it", async () => {
+    const name = uniqueName("durable-fail");
+    await register(stack.app, name);
+    const refused = await withReplicaPaused(() => timed(login(stack.app, name)));
+    expect(refused.res.status).toBe(503);
+    expect(refused.res.body.error).toBe("unavailable");
+    expect(refused.res.body.token).toBeUndefined();
+    expect(refused.ms).toBeGreaterThanOrEqual(WAIT_MS - SLACK_MS);
+    expect(refused.ms).toBeLessThan(2 * WAIT_MS); // the refused session is dropped without a second wait
+    const later = await login(stack.app, name);
+    expect(later.status).toBe(201);
+    const sessions = await request(stack.app).get("/v1/sessions").set(bearer(later.body.token as string));
+    expect(sessions.body.sessions).toHaveLength(1);
+  });
+});
