@@ -87,6 +87,7 @@ const settings = {
   HASH_QUEUE_MAX: { schema: int(0, 100_000), default: "1000" },
   HASH_QUEUE_MAX_WAIT_MS: { schema: int(10, 600_000), default: "10000" },
   HASH_THREAD_NICE: { schema: int(0, 19), default: "19" },
+  LOGIN_LOOKUP_CONCURRENCY: { schema: int(1, 10_000), default: "4" },
 
   REGISTRATION: { schema: z.enum(["admin", "open"]), default: "admin" },
   PASSWORD_MIN_LENGTH: { schema: int(1, 72), default: "8" },
@@ -219,6 +220,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, readFile = defa
     auth: {
       registration: r.REGISTRATION,
       passwordMinLength: r.PASSWORD_MIN_LENGTH,
+      /** Logins whose throttle check and user lookup run at once; the rest wait up to DB_ACQUIRE_TIMEOUT_MS. */
+      loginLookupConcurrency: r.LOGIN_LOOKUP_CONCURRENCY,
     },
     sessions: {
       maxPerUser: r.SESSION_MAX_PER_USER,

@@ -6,6 +6,7 @@ import { PrismaUserStore } from "./adapters/postgres/user-store.js";
 import { WorkerPasswordHasher } from "./adapters/hashing/password-hasher.js";
 import { RedisLoginThrottle } from "./adapters/redis/login-throttle.js";
 import { closeRedis, connectInBackground, createRedis } from "./adapters/redis/client.js";
+import { Pacer } from "./auth/pacer.js";
 import { RedisSessionStore } from "./adapters/redis/session-store.js";
 import type { AccountDeps } from "./auth/accounts.js";
 import type { LoginDeps } from "./auth/login.js";
@@ -99,6 +100,7 @@ export async function createDependencies(config: Config, logger: Logger, options
     sessions,
     audit,
     dummyHash,
+    lookups: new Pacer(config.auth.loginLookupConcurrency, config.db.acquireTimeoutMs),
     onResult: metrics.login,
     onBackgroundError: (what, err) => logger.warn({ err }, `${what} failed`),
   };

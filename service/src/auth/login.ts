@@ -1,6 +1,7 @@
 // Logging in: throttle → find user → verify (dummy hash if none) → issue session.
 import { checkPasswordLength, normalizeUsername } from "./credentials.js";
 import { AuthError } from "./errors.js";
+import type { Pacer } from "./pacer.js";
 import type { AuditLog, LoginResult, LoginThrottle, PasswordHasher, User, UserStore } from "./ports.js";
 import type { IssuedSession, SessionService } from "./sessions.js";
 
@@ -17,6 +18,8 @@ export interface LoginDeps {
   audit: AuditLog;
   /** A bcrypt hash at the current cost, verified when the user is unknown so that costs the same. */
   dummyHash: string;
+  /** Paces the throttle check and user lookup (see Pacer); absent, they run at once. */
+  lookups?: Pacer;
   onResult?: (result: LoginResult) => void;
   onBackgroundError?: (what: string, err: unknown) => void;
 }
@@ -43,8 +46,11 @@ export async function login(
     } catch {
       username = null; // a malformed name is just an unknown user: same answer, same work
     }
-    const throttled = await deps.throttle.check(attempted, ctx.ip);
-    const user = username === null ? null : await deps.users.findByUsername(username);
+    const lookup = async () => {
+      const throttled = await deps.throttle.check(attempted, ctx.ip);
+      return { throttled, user: username === null ? null : await deps.users.findByUsername(username) };
+    };
+    const { throttled, user } = await (deps.lookups ? deps.lookups.run(lookup) : lookup());
     // Always one full bcrypt compare, even for unknown users and empty passwords (no enumeration by timing).
     const matches = await deps.hasher.verify(input.password, user?.passwordHash ?? deps.dummyHash);
     if (!user || !matches || user.disabled || input.password.length === 0) {

@@ -31,6 +31,7 @@ describe("config", () => {
     expect(c.db.acquireTimeoutMs).toBe(2000);
     expect(c.hashing.cost).toBe(12);
     expect(c.hashing.threadNice).toBe(19);
+    expect(c.auth.loginLookupConcurrency).toBe(4);
     expect(c.sessions.maxPerUser).toBe(1);
     expect(c.sessions.absoluteLifetimeS).toBe(7 * 24 * 3600);
     expect(c.http.trustedProxies).toEqual([]);
@@ -64,6 +65,7 @@ describe("config", () => {
     ["BCRYPT_COST", "16"],
     ["HASH_THREAD_NICE", "20"],
     ["HASH_THREAD_NICE", "-5"],
+    ["LOGIN_LOOKUP_CONCURRENCY", "0"],
     ["LOG_LEVEL", "loud"],
     ["COOKIE_SECURE", "maybe"],
     ["REGISTRATION", "everyone"],
