@@ -7,6 +7,7 @@ import { WorkerPasswordHasher } from "./adapters/hashing/password-hasher.js";
 import { RedisLoginThrottle } from "./adapters/redis/login-throttle.js";
 import { closeRedis, connectInBackground, createRedis } from "./adapters/redis/client.js";
 import { Pacer } from "./auth/pacer.js";
+import type { LoginEventInput } from "./auth/ports.js";
 import { RedisSessionStore } from "./adapters/redis/session-store.js";
 import type { AccountDeps } from "./auth/accounts.js";
 import type { LoginDeps } from "./auth/login.js";
@@ -86,10 +87,17 @@ export async function createDependencies(config: Config, logger: Logger, options
   const sessions = new SessionService(sessionStore, config.sessions, options.clock ?? { now: Date.now }, metrics.revoked, metrics.validation);
   metrics.sessionsSource(() => sessions.countActive());
   const users = new PrismaUserStore(db.prisma);
+  // An event that cannot reach the database is logged in full (never a password: events hold none), one line
+  // each, so it can be recovered from the logs.
+  const logUnwritten = (events: LoginEventInput[], message: string) => {
+    logger.error({ events: events.length }, message);
+    for (const event of events) logger.error({ loginEvent: event }, "login event not stored");
+  };
   const audit = new BatchedAuditLog(db.prisma, {
     ...config.audit,
     onError: (err, events) => logger.error({ err, events }, "audit write failed; the batch is kept and retried"),
-    onDropped: (events) => logger.error({ events }, "audit queue full; oldest login events dropped"),
+    onDropped: (events) => logUnwritten(events, "audit queue full; oldest login events dropped"),
+    onUnwritten: (events) => logUnwritten(events, "audit events not written before exit"),
   });
   // Hashed once at start with the current cost, so an unknown user costs exactly what a known one does.
   const dummyHash = await hasher.hash(randomBytes(16).toString("base64url"));
@@ -127,7 +135,7 @@ export async function createDependencies(config: Config, logger: Logger, options
     accounts,
     readiness,
     async close() {
-      await audit.flush();
+      await audit.close();
       await Promise.allSettled([closeRedis(redis), closeRedis(durableRedis), db.close(), hasher.close()]);
     },
   };

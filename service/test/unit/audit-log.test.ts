@@ -51,10 +51,34 @@ describe("BatchedAuditLog", () => {
 
   it("drops the oldest events beyond queueMax instead of growing without bound", async () => {
     const { prisma } = fakePrisma(false);
-    let dropped = 0;
-    const log = new BatchedAuditLog(prisma, { batchSize: 1000, flushIntervalMs: 10_000, queueMax: 5, onError: () => {}, onDropped: (n) => (dropped += n) });
+    const dropped: string[] = [];
+    const log = new BatchedAuditLog(prisma, {
+      batchSize: 1000, flushIntervalMs: 10_000, queueMax: 5, onError: () => {},
+      onDropped: (events) => dropped.push(...events.map((e) => e.attemptedUsername)),
+    });
     for (let i = 0; i < 8; i++) log.record(event(i));
-    expect(dropped).toBe(3);
+    expect(dropped).toEqual(["u0", "u1", "u2"]);
     await log.flush();
+  });
+
+  it("hands what it could not write by exit to onUnwritten, in order, and writes what it could", async () => {
+    const down = fakePrisma(true);
+    const unwritten: string[] = [];
+    const log = new BatchedAuditLog(down.prisma, {
+      batchSize: 2, flushIntervalMs: 10_000, queueMax: 100, onError: () => {},
+      onUnwritten: (events) => unwritten.push(...events.map((e) => e.attemptedUsername)),
+    });
+    for (let i = 0; i < 3; i++) log.record(event(i));
+    await log.close();
+    expect(unwritten).toEqual(["u0", "u1", "u2"]);
+
+    const up = fakePrisma(false);
+    const healthy = new BatchedAuditLog(up.prisma, {
+      batchSize: 2, flushIntervalMs: 10_000, queueMax: 100, onError: () => {},
+      onUnwritten: () => expect.unreachable("everything was written"),
+    });
+    for (let i = 0; i < 3; i++) healthy.record(event(i));
+    await healthy.close();
+    expect(up.written).toEqual(["u0", "u1", "u2"]);
   });
 });

@@ -1,6 +1,8 @@
 // Login events, written in batches off the request path. A batch that fails to write goes back to the head of
 // the queue and is retried with backoff, so a short database outage loses nothing. The queue is bounded: under a
-// long outage the oldest events are dropped (and counted) rather than growing memory without limit.
+// long outage the oldest events are dropped rather than growing memory without limit. Events that leave without
+// reaching the database (dropped, or still queued when the process exits) are handed to a callback, which logs
+// them: the log is where they can still be recovered from.
 import type { AuditLog, LoginEventInput } from "../../auth/ports.js";
 import type { PrismaClient } from "../../generated/prisma/client.js";
 
@@ -9,7 +11,10 @@ export interface AuditOptions {
   flushIntervalMs: number;
   queueMax: number;
   onError: (err: unknown, events: number) => void;
-  onDropped?: (events: number) => void;
+  /** Events dropped from a full queue, oldest first. */
+  onDropped?: (events: LoginEventInput[]) => void;
+  /** Events still unwritten when close() gave up on the database. */
+  onUnwritten?: (events: LoginEventInput[]) => void;
 }
 
 const MAX_RETRY_DELAY_MS = 30_000;
@@ -67,10 +72,20 @@ export class BatchedAuditLog implements AuditLog {
     this.timer ??= setTimeout(() => void this.flush(), delayMs).unref();
   }
 
+  /** At exit: one last flush, then whatever is still queued goes to onUnwritten. */
+  async close(): Promise<void> {
+    await this.flush();
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    const unwritten = this.queue.splice(0);
+    if (unwritten.length > 0) this.opts.onUnwritten?.(unwritten);
+  }
+
   private bound(): void {
     if (this.queue.length <= this.opts.queueMax) return;
-    const dropped = this.queue.length - this.opts.queueMax;
-    this.queue.splice(0, dropped);
+    const dropped = this.queue.splice(0, this.queue.length - this.opts.queueMax);
     this.opts.onDropped?.(dropped);
   }
 
