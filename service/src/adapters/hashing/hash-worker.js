@@ -6,7 +6,14 @@ import bcrypt from "bcrypt";
 
 // Hash threads yield to the event loop: on Linux a thread's nice value is its own, so this lowers only this
 // thread, and the main thread (validations, probes, metrics) preempts hashing when both want a core.
-if (workerData?.nice) os.setPriority(workerData.nice);
+// A sandbox that refuses it leaves the thread at the default priority: hashing still works.
+if (workerData?.nice) {
+  try {
+    os.setPriority(workerData.nice);
+  } catch {
+    // keep the default priority
+  }
+}
 
 /**
  * @param {{ op: "hash", password: string, cost: number } | { op: "verify", password: string, hash: string }} task
