@@ -29,16 +29,29 @@ async function withReplicaPaused<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-describe("durable session writes", () => {
-  let stack: Stack;
+/** A stack for the enclosing describe with the wait under test, on healthy replication before and after. */
+function durableStack(env: Record<string, string> = {}): { readonly app: Stack["app"]; readonly deps: Stack["deps"] } {
+  let stack: Stack | undefined;
   beforeAll(async () => {
     await redisHealthy();
-    stack = await startStack({ SESSION_WAIT_TIMEOUT_MS: String(WAIT_MS), SESSION_MAX_PER_USER: "3" });
+    stack = await startStack({ SESSION_WAIT_TIMEOUT_MS: String(WAIT_MS), SESSION_MAX_PER_USER: "3", ...env });
   });
   afterAll(async () => {
     await stack?.close();
     await redisHealthy();
   });
+  return {
+    get app() {
+      return stack!.app;
+    },
+    get deps() {
+      return stack!.deps;
+    },
+  };
+}
+
+describe("durable session writes", () => {
+  const stack = durableStack();
 
   it("answers login, logout and revocations at once while the replica acknowledges", async () => {
     const name = uniqueName("durable-up");
@@ -85,15 +98,7 @@ describe("durable session writes", () => {
 });
 
 describe("durable session writes with SESSION_WAIT_ON_TIMEOUT=fail", () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    await redisHealthy();
-    stack = await startStack({ SESSION_WAIT_TIMEOUT_MS: String(WAIT_MS), SESSION_WAIT_ON_TIMEOUT: "fail", SESSION_MAX_PER_USER: "3" });
-  });
-  afterAll(async () => {
-    await stack?.close();
-    await redisHealthy();
-  });
+  const stack = durableStack({ SESSION_WAIT_ON_TIMEOUT: "fail" });
 
   it("refuses a login no replica acknowledged with 503 after one wait, and keeps no session of it", async () => {
     const name = uniqueName("durable-fail");

@@ -42,10 +42,7 @@ export class BatchedAuditLog implements AuditLog {
 
   /** Writes everything queued so far, stopping at the first failure (retried later); never throws. */
   async flush(): Promise<void> {
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
+    this.cancelTimer();
     while (this.flushing) await this.flushing;
     if (this.queue.length === 0) return;
     this.flushing = this.writeNext().finally(() => {
@@ -68,6 +65,11 @@ export class BatchedAuditLog implements AuditLog {
     return false;
   }
 
+  private cancelTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
   private schedule(delayMs: number): void {
     this.timer ??= setTimeout(() => void this.flush(), delayMs).unref();
   }
@@ -75,10 +77,7 @@ export class BatchedAuditLog implements AuditLog {
   /** At exit: one last flush, then whatever is still queued goes to onUnwritten. */
   async close(): Promise<void> {
     await this.flush();
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
+    this.cancelTimer(); // a failed last write scheduled a retry that will not come
     const unwritten = this.queue.splice(0);
     if (unwritten.length > 0) this.opts.onUnwritten?.(unwritten);
   }
