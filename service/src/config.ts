@@ -248,6 +248,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, readFile = defa
 
 export type Config = ReturnType<typeof loadConfig>;
 
+/** The one setting the migration runner needs; it runs where the service's other settings are absent. */
+export function loadMigrationConfig(env: NodeJS.ProcessEnv = process.env): { directUrl: string } {
+  const url = postgresUrl.safeParse(env.DIRECT_DATABASE_URL ?? "");
+  if (!env.DIRECT_DATABASE_URL) throw new ConfigError("DIRECT_DATABASE_URL", "set (a postgresql:// URL straight to PostgreSQL, not through PgBouncer)");
+  if (!url.success) throw new ConfigError("DIRECT_DATABASE_URL", url.error.issues[0]?.message ?? "valid");
+  return Object.freeze({ directUrl: url.data });
+}
+
 /** The variables and their defaults, for docs and tests. */
 export const configVariables = Object.fromEntries(
   Object.entries(settings).map(([k, v]) => [k, v.default]),

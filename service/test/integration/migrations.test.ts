@@ -1,6 +1,7 @@
 // Migrations apply in order, once each, recorded in Prisma's table; the Prisma client works through PgBouncer.
 import { execFile, execFileSync } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import { promisify } from "node:util";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
@@ -23,13 +24,23 @@ describe("migrations", () => {
     superuser(`DROP DATABASE IF EXISTS ${db}`);
   });
 
-  const migrate = () =>
-    execFileSync(path.join(ROOT, "scripts/migrate.sh"), { env: { ...process.env, DIRECT_DATABASE_URL: url, MIGRATE_WITH: "" }, encoding: "utf8", stdio: "pipe" });
+  const migrate = (...args: string[]) =>
+    execFileSync(path.join(ROOT, "scripts/migrate.sh"), args, { env: { ...process.env, DIRECT_DATABASE_URL: url }, encoding: "utf8", stdio: "pipe" });
+  /** The runner's exit code and what it said, for runs that must fail. */
+  const migrateFails = (...args: string[]) => {
+    try {
+      migrate(...args);
+      return { status: 0, stderr: "" };
+    } catch (err) {
+      const e = err as { status: number; stderr: string };
+      return { status: e.status, stderr: e.stderr };
+    }
+  };
 
   it("applies every migration once, and a second run is a no-op", async () => {
     superuser(`CREATE DATABASE ${db} OWNER auth`);
-    execFileSync(path.join(ROOT, "scripts/migrate.sh"), { env: { ...process.env, DIRECT_DATABASE_URL: url } });
     migrate();
+    migrate(); // the second run: nothing to apply
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     try {
@@ -48,7 +59,7 @@ describe("migrations", () => {
     const raced = `${db}_race`;
     superuser(`CREATE DATABASE ${raced} OWNER auth`);
     try {
-      const env = { ...process.env, DIRECT_DATABASE_URL: url.replace(new RegExp(`/${db}$`), `/${raced}`), MIGRATE_WITH: "" };
+      const env = { ...process.env, DIRECT_DATABASE_URL: url.replace(new RegExp(`/${db}$`), `/${raced}`) };
       const runs = await Promise.allSettled(Array.from({ length: 4 }, () => execFileAsync(path.join(ROOT, "scripts/migrate.sh"), { env })));
       expect(runs.map((r) => (r.status === "fulfilled" ? "ok" : String((r.reason as { stderr?: string }).stderr)))).toEqual(["ok", "ok", "ok", "ok"]);
       const dirs = readdirSync(path.join(ROOT, "service/prisma/migrations"), { withFileTypes: true }).filter((d) => d.isDirectory());
@@ -62,6 +73,50 @@ describe("migrations", () => {
       }
     } finally {
       superuser(`DROP DATABASE IF EXISTS ${raced}`);
+    }
+  });
+
+  it("refuses a migration changed after it was applied, and one Prisma recorded as unfinished, naming it", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "auth-migrations-"));
+    try {
+      cpSync(path.join(ROOT, "service/prisma/migrations"), dir, { recursive: true });
+      const first = readdirSync(dir, { withFileTypes: true }).find((d) => d.isDirectory())!.name;
+      writeFileSync(path.join(dir, first, "migration.sql"), "-- edited after it was applied\n", { flag: "a" });
+      const changed = migrateFails("--dir", dir);
+      expect(changed.status).toBe(1);
+      expect(changed.stderr).toContain(`migration ${first} was changed after it was applied`);
+
+      const later = "29991231000000_later";
+      cpSync(path.join(ROOT, "service/prisma/migrations"), dir, { recursive: true }); // undo the edit
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        await client.query("INSERT INTO _prisma_migrations (id, checksum, migration_name) VALUES (gen_random_uuid(), 'x', $1)", [later]);
+        mkdirSync(path.join(dir, later));
+        writeFileSync(path.join(dir, later, "migration.sql"), "CREATE TABLE never_created (id int);\n");
+        const unfinished = migrateFails("--dir", dir);
+        expect(unfinished.status).toBe(1);
+        expect(unfinished.stderr).toContain(`migration ${later} failed earlier`);
+        const made = await client.query("SELECT to_regclass('never_created') AS t");
+        expect(made.rows[0].t).toBeNull();
+      } finally {
+        await client.query("DELETE FROM _prisma_migrations WHERE migration_name = $1", [later]);
+        await client.end();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("stops with exit code 2 and names the variable when DIRECT_DATABASE_URL is missing or malformed", () => {
+    for (const value of ["", "mysql://x@y/z"]) {
+      try {
+        execFileSync(process.execPath, [path.join(ROOT, "dist/migrate.js")], { env: { ...process.env, DIRECT_DATABASE_URL: value }, stdio: "pipe" });
+        expect.unreachable("the runner accepted a bad DIRECT_DATABASE_URL");
+      } catch (err) {
+        expect((err as { status: number }).status).toBe(2);
+        expect(String((err as { stderr: Buffer }).stderr)).toMatch(/invalid configuration: DIRECT_DATABASE_URL must be/);
+      }
     }
   });
 
