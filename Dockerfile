@@ -1,7 +1,9 @@
 # syntax=docker/dockerfile:1
-# auth-cluster image: build with dev dependencies, prune them, run as a non-root numeric user.
+# auth-cluster image: build with dev dependencies, prune them, run as a non-root numeric user on a read-only
+# root filesystem (the chart's setting).
 #   docker build -t auth-cluster:0.1.0 .
-# Migrations run from the same image:  command: ["node", "node_modules/prisma/build/index.js", "migrate", "deploy"]
+# Migrations run from the same image with the service's own runner (no schema engine, no download, no write):
+#   command: ["node", "dist/migrate.js"]   (needs DIRECT_DATABASE_URL; the chart's migration Job runs it)
 
 ARG NODE_IMAGE=node:20.20.2-bookworm-slim
 
@@ -16,16 +18,12 @@ COPY service/src service/src
 RUN npm run build && npm prune --omit=dev && npm cache clean --force
 
 FROM ${NODE_IMAGE} AS runtime
-# Prisma's schema engine (migrate deploy) needs OpenSSL; the service itself runs without any engine.
-RUN apt-get update \
-  && apt-get install -y --no-install-recommends openssl=3.0.* ca-certificates=2025* \
-  && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production
 WORKDIR /app
-COPY --from=build /app/package.json /app/prisma.config.ts ./
+COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist dist
-COPY --from=build /app/service/prisma service/prisma
+COPY --from=build /app/service/prisma/migrations service/prisma/migrations
 USER 10001:10001
 EXPOSE 3000 9464
 # Tracing is loaded before anything else; it does nothing unless OTEL_EXPORTER_OTLP_ENDPOINT is set.

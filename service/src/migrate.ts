@@ -15,6 +15,13 @@ const CONNECT_DEADLINE_MS = 60_000;
 
 const say = (line: string) => process.stderr.write(`migrate: ${line}\n`);
 
+/** Worth another try: the server is not reachable or still starting (not, say, a wrong password). */
+function transient(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === "string") return code.startsWith("E") || code === "57P03"; // ECONNREFUSED, ENOTFOUND, ...; cannot_connect_now
+  return /timeout|terminated/i.test(err instanceof Error ? err.message : "");
+}
+
 async function connect(url: string): Promise<pg.Client> {
   const deadline = Date.now() + CONNECT_DEADLINE_MS;
   for (;;) {
@@ -24,7 +31,7 @@ async function connect(url: string): Promise<pg.Client> {
       return client;
     } catch (err) {
       await client.end().catch(() => undefined);
-      if (Date.now() > deadline) throw err;
+      if (!transient(err) || Date.now() > deadline) throw err;
       say(`database not reachable yet (${err instanceof Error ? err.message : String(err)}); retrying`);
       await new Promise((r) => setTimeout(r, 2_000));
     }
