@@ -7,41 +7,11 @@ import { PrometheusRule, ServiceMonitor } from "@kubernetes-models/prometheus-op
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml, parseAllDocuments } from "yaml";
 import { configVariables } from "../../src/config.js";
+import { CHART, HELMS, KUBE_VERSION, VALUE_SETS, helm, need, render, type Obj } from "../support/chart.js";
 import { ROOT } from "../support/env.js";
 import { KubernetesSchema } from "../support/k8s-openapi.js";
 
-const need = (name: string) => {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set: run the suite through ./scripts/test.sh, which installs the tool`);
-  return v;
-};
-const HELMS = { helm4: need("HELM4_BIN"), helm3: need("HELM3_BIN") };
 const schema = new KubernetesSchema(need("K8S_OPENAPI"));
-const CHART = path.join(ROOT, "charts/auth-cluster");
-// Render for the Kubernetes version whose OpenAPI the objects are checked against (scripts/lib.sh K8S_VERSION).
-const KUBE_VERSION = need("K8S_VERSION");
-
-type Obj = { apiVersion: string; kind: string; metadata: { name: string; annotations?: Record<string, string> }; spec?: any; data?: Record<string, string> };
-
-const VALUE_SETS: Record<string, string[]> = {
-  // Chart defaults plus the only two things it cannot guess: where Postgres is, and its password.
-  defaults: ["--set", "postgres.host=db.example", "--set", "postgres.password=secret"],
-  "hpa-off": ["--set", "postgres.host=db.example", "--set", "postgres.password=secret", "--set", "autoscaling.enabled=false", "--set", "replicaCount=3"],
-  "external-redis": [
-    "--set", "postgres.host=db.example", "--set", "postgres.existingSecret=pg", "--set", "redis.enabled=false",
-    "--set", "redis.existingSecret=redis-creds", "--set", "redis.external.sentinels={s1.example:26379,s2.example:26379,s3.example:26379}",
-  ],
-  everything: ["-f", path.join(ROOT, "service/test/chart/values-everything.yaml")],
-};
-
-function helm(bin: string, args: string[]): string {
-  return execFileSync(bin, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-}
-
-function render(bin: string, set: string): Obj[] {
-  const text = helm(bin, ["template", "auth", CHART, "--namespace", "auth", "--kube-version", KUBE_VERSION, ...VALUE_SETS[set]!]);
-  return parseAllDocuments(text).map((d) => d.toJS() as Obj).filter((o) => o && o.kind);
-}
 
 const containersOf = (o: Obj): any[] => {
   const spec = o.kind === "Job" || o.kind === "Deployment" || o.kind === "StatefulSet" ? o.spec.template.spec : null;
@@ -165,6 +135,60 @@ describe("Helm chart", () => {
     });
   }
 
+  it("migrates with the service's own runner, and leaves no hook Job or Secret behind (logs printed on failure)", () => {
+    const objects = render(HELMS.helm4, "defaults");
+    const job = objects.find((o) => o.kind === "Job")!;
+    const annotations = job.metadata.annotations!;
+    expect(job.spec.template.spec.containers[0].command).toEqual(["node", "dist/migrate.js"]);
+    expect(annotations["helm.sh/hook-delete-policy"]!.split(",").sort()).toEqual(["before-hook-creation", "hook-failed", "hook-succeeded"]);
+    expect(annotations["helm.sh/hook-output-log-policy"]).toBe("hook-failed");
+    expect(job.spec.ttlSecondsAfterFinished).toBeGreaterThan(0);
+    const secretName = job.spec.template.spec.containers[0].env.find((e: { name: string }) => e.name === "DB_PASSWORD").valueFrom.secretKeyRef.name;
+    const hookSecret = objects.find((o) => o.kind === "Secret" && o.metadata.name === secretName)!;
+    expect(hookSecret.metadata.annotations!["helm.sh/hook"]).toBe("pre-install,pre-upgrade");
+    expect(hookSecret.metadata.annotations!["helm.sh/hook-delete-policy"]).toContain("hook-succeeded");
+    // The pods' own Secret is part of the release, so `helm uninstall` removes it.
+    const podSecret = objects.find((o) => o.kind === "Secret" && o.metadata.name === "auth-auth-cluster-postgres")!;
+    expect(podSecret.metadata.annotations?.["helm.sh/hook"]).toBeUndefined();
+  });
+
+  it("rolls the Redis StatefulSet when its scripts or Sentinel settings change, not for every redis.* value", () => {
+    const checksum = (...extra: string[]) =>
+      render(HELMS.helm4, [...VALUE_SETS.defaults!, ...extra]).find((o) => o.kind === "StatefulSet")!.spec.template.metadata.annotations["checksum/scripts"];
+    const base = checksum();
+    expect(checksum("--set", "redis.image.tag=7.4.3")).toBe(base);
+    expect(checksum("--set", "redis.persistence.size=5Gi")).toBe(base);
+    expect(checksum("--set", "redis.downAfterMilliseconds=4000")).not.toBe(base);
+    expect(checksum("--set", "redis.persistence.enabled=false")).not.toBe(base);
+  });
+
+  it("keeps Redis on volumes by default; a restarted master waits for a replica to take over, a stopping one hands over", () => {
+    const sts = render(HELMS.helm4, "defaults").find((o) => o.kind === "StatefulSet")!;
+    expect(sts.spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe("1Gi");
+    const redis = sts.spec.template.spec.containers.find((c: { name: string }) => c.name === "redis");
+    expect(redis.lifecycle.preStop.exec.command).toEqual(["sh", "/scripts/prestop.sh"]);
+    expect(redis.readinessProbe.exec.command).toEqual(["sh", "/scripts/ready.sh"]);
+    // The start-up may wait for a failover (up to twice Sentinel's failover timeout) before it listens.
+    expect(redis.startupProbe.periodSeconds * redis.startupProbe.failureThreshold).toBeGreaterThan(2 * 15);
+    expect(sts.spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThan(10);
+  });
+
+  it("schedules the default install, with a surge pod and a scale-up to three, within 1.5 CPUs of requests", () => {
+    const objects = render(HELMS.helm4, "defaults");
+    const milli = (cpu: string) => (cpu.endsWith("m") ? Number(cpu.slice(0, -1)) : Number(cpu) * 1000);
+    const podCpu = (o: Obj) => {
+      const spec = o.spec.template.spec;
+      const containers = spec.containers.reduce((n: number, c: any) => n + milli(c.resources.requests.cpu), 0);
+      return Math.max(containers, ...(spec.initContainers ?? []).map((c: any) => milli(c.resources.requests.cpu)));
+    };
+    let total = 0;
+    for (const o of objects) {
+      const api = o.kind === "Deployment" && o.metadata.name === "auth-auth-cluster";
+      if (o.kind === "Deployment" || o.kind === "StatefulSet") total += podCpu(o) * (api ? 3 + 1 : o.spec.replicas);
+    }
+    expect(total).toBeLessThanOrEqual(1500);
+  });
+
   it("ships dashboards and alert rules identical to dashboards/", () => {
     for (const file of readdirSync(path.join(ROOT, "dashboards")).filter((f) => f.endsWith(".json"))) {
       expect(readFileSync(path.join(CHART, "files/dashboards", file), "utf8"), file).toBe(readFileSync(path.join(ROOT, "dashboards", file), "utf8"));
@@ -203,7 +227,11 @@ describe("Helm chart", () => {
     expect(() => helm(HELMS.helm4, ["template", "auth", CHART, "--kube-version", KUBE_VERSION, "-f", path.join(ROOT, "k8s/values-kind.yaml")])).not.toThrow();
   });
 
-  it("has a Dockerfile that hadolint accepts", () => {
-    expect(execFileSync(need("HADOLINT_BIN"), [path.join(ROOT, "Dockerfile")], { encoding: "utf8" }).trim()).toBe("");
+  it("has a Dockerfile, and stand-in image recipes, that hadolint accepts", () => {
+    const standIns = readdirSync(path.join(ROOT, "k8s/local/images")).filter((f) => f.endsWith(".Dockerfile"));
+    expect(standIns.length).toBeGreaterThanOrEqual(5);
+    for (const file of ["Dockerfile", ...standIns.map((f) => `k8s/local/images/${f}`)]) {
+      expect(execFileSync(need("HADOLINT_BIN"), [path.join(ROOT, file)], { encoding: "utf8" }).trim(), file).toBe("");
+    }
   });
 });

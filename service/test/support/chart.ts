@@ -1,0 +1,39 @@
+// Rendering the Helm chart with real helm (4 and 3) for the chart tests. Tool paths come from scripts/test.sh.
+import { execFileSync } from "node:child_process";
+import path from "node:path";
+import { parseAllDocuments } from "yaml";
+import { ROOT } from "./env.js";
+
+export const need = (name: string) => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set: run the suite through ./scripts/test.sh, which installs the tool`);
+  return v;
+};
+
+export const HELMS = { helm4: need("HELM4_BIN"), helm3: need("HELM3_BIN") };
+export const CHART = path.join(ROOT, "charts/auth-cluster");
+// Render for the Kubernetes version whose OpenAPI the objects are checked against (scripts/lib.sh K8S_VERSION).
+export const KUBE_VERSION = need("K8S_VERSION");
+
+export type Obj = { apiVersion: string; kind: string; metadata: { name: string; annotations?: Record<string, string> }; spec?: any; data?: Record<string, string> };
+
+export const VALUE_SETS: Record<string, string[]> = {
+  // Chart defaults plus the only two things it cannot guess: where Postgres is, and its password.
+  defaults: ["--set", "postgres.host=db.example", "--set", "postgres.password=secret"],
+  "hpa-off": ["--set", "postgres.host=db.example", "--set", "postgres.password=secret", "--set", "autoscaling.enabled=false", "--set", "replicaCount=3"],
+  "external-redis": [
+    "--set", "postgres.host=db.example", "--set", "postgres.existingSecret=pg", "--set", "redis.enabled=false",
+    "--set", "redis.existingSecret=redis-creds", "--set", "redis.external.sentinels={s1.example:26379,s2.example:26379,s3.example:26379}",
+  ],
+  everything: ["-f", path.join(ROOT, "service/test/chart/values-everything.yaml")],
+};
+
+export function helm(bin: string, args: string[]): string {
+  return execFileSync(bin, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+}
+
+export function render(bin: string, set: string | string[]): Obj[] {
+  const values = typeof set === "string" ? VALUE_SETS[set]! : set;
+  const text = helm(bin, ["template", "auth", CHART, "--namespace", "auth", "--kube-version", KUBE_VERSION, ...values]);
+  return parseAllDocuments(text).map((d) => d.toJS() as Obj).filter((o) => o && o.kind);
+}
