@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs and starts what the tests need (or reuses what runs), then runs the whole suite:
 # ShellCheck, ESLint, the TypeScript type check and every vitest test: the service against the real servers,
-# the survival suite through nginx, the dashboards on a real Prometheus, the chart with real helm 4 and 3.
+# the survival suite through nginx, the dashboards on a real Prometheus, the chart with real helm 4 and 3, and
+# the end-to-end suite on a real Kubernetes (scripts/k8s-local.sh), which is stopped again at the end.
+# Arguments go to vitest: test files under service/test/k8s run on the cluster, the rest on loopback.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -24,16 +26,48 @@ log "eslint"
 (cd "$ROOT" && npx --no-install eslint .)
 log "typecheck"
 (cd "$ROOT" && npx --no-install tsc -p tsconfig.json --noEmit)
-log "vitest"
-cd "$ROOT"
-report="$STATE/vitest-report.json"
-rm -f "$report"
+# Test files of the end-to-end suite run on a real Kubernetes (below); everything else runs here.
+k8s_args=()
+local_args=()
+for a in "$@"; do
+  case $a in
+    service/test/k8s*) k8s_args+=("$a") ;;
+    *) local_args+=("$a") ;;
+  esac
+done
+reports=()
 status=0
-npx --no-install vitest run --reporter=default --reporter=json --outputFile="$report" "$@" || status=$?
-# One plain closing line that any CI can read.
-if [ -s "$report" ]; then
-  # shellcheck disable=SC2016  # the template literal is JavaScript
-  node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-    console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed`);' "$report"
+cd "$ROOT"
+if [ $# -eq 0 ] || [ ${#local_args[@]} -gt 0 ]; then
+  log "vitest (loopback)"
+  reports+=("$STATE/vitest-report.json")
+  rm -f "${reports[-1]}"
+  npx --no-install vitest run --exclude 'service/test/k8s/**' --reporter=default --reporter=json \
+    --outputFile="${reports[-1]}" "${local_args[@]}" || status=$?
 fi
+
+# The end-to-end suite on a real one-node Kubernetes built on this machine: the image from the Dockerfile, the
+# stand-in images, the chart with Helm 4 and 3. The cluster is stopped again at the end, also on failure.
+if [ $# -eq 0 ] || [ ${#k8s_args[@]} -gt 0 ]; then
+  trap '"$ROOT/scripts/k8s-local.sh" down' EXIT
+  "$ROOT/scripts/k8s-local.sh" up
+  "$ROOT/scripts/k8s-images.sh" app e2e-a e2e-b
+  "$ROOT/scripts/k8s-local.sh" load auth-cluster:e2e-a auth-cluster:e2e-b
+  eval "$("$ROOT/scripts/k8s-local.sh" env)"
+  export KUBECONFIG KUBECTL K8S_CONTAINERD_SOCK E2E_IMAGE=auth-cluster E2E_IMAGE_TAGS=e2e-a,e2e-b
+  log "vitest (Kubernetes end to end)"
+  reports+=("$STATE/vitest-report-k8s.json")
+  rm -f "${reports[-1]}"
+  npx --no-install vitest run --reporter=default --reporter=json --outputFile="${reports[-1]}" \
+    "${k8s_args[@]:-service/test/k8s}" || status=$?
+fi
+
+# One plain closing line that any CI can read.
+# shellcheck disable=SC2016  # the template literal is JavaScript
+node -e 'let passed = 0, failed = 0;
+  for (const f of process.argv.slice(1)) {
+    try { const r = JSON.parse(require("fs").readFileSync(f, "utf8")); passed += r.numPassedTests; failed += r.numFailedTests; }
+    catch { failed++; console.log(`no report at ${f}`); }
+  }
+  console.log(`tests: ${passed} passed, ${failed} failed`);' "${reports[@]}"
 exit "$status"
