@@ -25,11 +25,13 @@ BRIDGE=authk8s0
 POD_CIDR=10.244.0.0/24
 NODE_IP=10.244.0.1 # the bridge's own address: the pods' gateway, and the node's InternalIP
 SERVICE_CIDR=10.96.0.0/16
-ETCD_PORT=52379
-APISERVER_PORT=56443
+# Ports below Linux's ephemeral range (32768-60999): a port in it can be held by any client connection of the
+# moment (the loopback suite opens thousands), and the server that wants it fails to bind.
+ETCD_PORT=22379
+APISERVER_PORT=26443
 # shellcheck disable=SC2034  # used in k8s/local/kubelet.yaml (render)
-KUBELET_PORT=60250
-METRICS_SERVER_PORT=54443
+KUBELET_PORT=20250
+METRICS_SERVER_PORT=24443
 # Images stay across clusters (the node's containerd root is cached per machine); everything else is fresh.
 CONTAINERD_ROOT="$TOOLS/k8s-node-containerd"
 CONTAINERD_SOCK="$K8S_STATE/containerd/containerd.sock"
@@ -157,8 +159,8 @@ network() {
 control_plane() {
   start etcd etcd --name auth-local --data-dir "$K8S_STATE/etcd" \
     --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
-    --listen-peer-urls http://127.0.0.1:52380 --initial-advertise-peer-urls http://127.0.0.1:52380 \
-    --initial-cluster auth-local=http://127.0.0.1:52380
+    --listen-peer-urls http://127.0.0.1:22380 --initial-advertise-peer-urls http://127.0.0.1:22380 \
+    --initial-cluster auth-local=http://127.0.0.1:22380
   wait_port "$ETCD_PORT" 30 || die "etcd did not start (log: $K8S_LOGS/etcd.log)"
   start kube-apiserver "$K8S_BIN/kube-apiserver" \
     --advertise-address="$NODE_IP" --bind-address="$NODE_IP" --secure-port="$APISERVER_PORT" \
@@ -177,11 +179,11 @@ control_plane() {
   until_ok 90 "kube-apiserver ready" kc get --raw /readyz
   local auth=(--kubeconfig="$KUBECONFIG_FILE" --authentication-kubeconfig="$KUBECONFIG_FILE" --authorization-kubeconfig="$KUBECONFIG_FILE")
   start kube-controller-manager "$K8S_BIN/kube-controller-manager" "${auth[@]}" \
-    --bind-address=127.0.0.1 --secure-port=60257 --leader-elect=false \
+    --bind-address=127.0.0.1 --secure-port=20257 --leader-elect=false \
     --service-account-private-key-file="$PKI/sa.key" --root-ca-file="$PKI/ca.crt" \
     --cluster-signing-cert-file="$PKI/ca.crt" --cluster-signing-key-file="$PKI/ca.key" \
     --use-service-account-credentials=true
-  start kube-scheduler "$K8S_BIN/kube-scheduler" "${auth[@]}" --bind-address=127.0.0.1 --secure-port=60259 --leader-elect=false
+  start kube-scheduler "$K8S_BIN/kube-scheduler" "${auth[@]}" --bind-address=127.0.0.1 --secure-port=20259 --leader-elect=false
 }
 
 start_containerd() {
@@ -231,7 +233,7 @@ node_components() {
   start kube-proxy "$K8S_BIN/kube-proxy" --kubeconfig="$KUBECONFIG_FILE" --hostname-override="$NODE_NAME" \
     --proxy-mode=iptables --cluster-cidr="$POD_CIDR" --conntrack-max-per-core=0 \
     --nodeport-addresses="127.0.0.0/8,$NODE_IP/32" \
-    --healthz-bind-address=127.0.0.1:60256 --metrics-bind-address=127.0.0.1:60249
+    --healthz-bind-address=127.0.0.1:20256 --metrics-bind-address=127.0.0.1:20249
   render Corefile >"$K8S_STATE/Corefile"
   start coredns "$TOOLS/coredns-$COREDNS_VERSION/coredns" -conf "$K8S_STATE/Corefile"
   mkdir -p "$K8S_STATE/metrics-server"

@@ -78,26 +78,21 @@ ensure_coredns() {
   rm -rf "$out" && mv "$out.tmp" "$out"
 }
 
-# ensure_metrics_server: the HPA's source of pod CPU (metrics.k8s.io), as kind users install it.
-ensure_metrics_server() {
-  local out="$TOOLS/metrics-server-$METRICS_SERVER_VERSION"
-  [ -x "$out/metrics-server" ] && return 0
-  need_go "metrics-server $METRICS_SERVER_VERSION"
-  log "building metrics-server $METRICS_SERVER_VERSION from the Go module proxy (once per machine)"
-  (cd /tmp && CGO_ENABLED=0 GOFLAGS=-mod=mod GOBIN="$out.tmp" go install -trimpath -ldflags "-s -w" \
-    "sigs.k8s.io/metrics-server/cmd/metrics-server@$METRICS_SERVER_VERSION") >&2
+# ensure_go_tool NAME VERSION PACKAGE: a program `go install` builds, once per machine, into $TOOLS/NAME-VERSION.
+ensure_go_tool() {
+  local name=$1 version=$2 pkg=$3 out="$TOOLS/$1-$2"
+  [ -x "$out/$name" ] && return 0
+  need_go "$name $version"
+  log "building $name $version from the Go module proxy (once per machine)"
+  (cd /tmp && CGO_ENABLED=0 GOFLAGS=-mod=mod GOBIN="$out.tmp" go install -trimpath -ldflags "-s -w" "$pkg@$version") >&2
   rm -rf "$out" && mv "$out.tmp" "$out"
 }
 
-# ensure_local_path_provisioner: the volume provisioner behind kind's default StorageClass ("standard").
+# The HPA's source of pod CPU (metrics.k8s.io), as kind users install it.
+ensure_metrics_server() { ensure_go_tool metrics-server "$METRICS_SERVER_VERSION" sigs.k8s.io/metrics-server/cmd/metrics-server; }
+# The volume provisioner behind kind's default StorageClass ("standard").
 ensure_local_path_provisioner() {
-  local out="$TOOLS/local-path-provisioner-$LOCAL_PATH_PROVISIONER_VERSION"
-  [ -x "$out/local-path-provisioner" ] && return 0
-  need_go "local-path-provisioner $LOCAL_PATH_PROVISIONER_VERSION"
-  log "building local-path-provisioner $LOCAL_PATH_PROVISIONER_VERSION from the Go module proxy (once per machine)"
-  (cd /tmp && CGO_ENABLED=0 GOFLAGS=-mod=mod GOBIN="$out.tmp" go install -trimpath -ldflags "-s -w" \
-    "github.com/rancher/local-path-provisioner@$LOCAL_PATH_PROVISIONER_VERSION") >&2
-  rm -rf "$out" && mv "$out.tmp" "$out"
+  ensure_go_tool local-path-provisioner "$LOCAL_PATH_PROVISIONER_VERSION" github.com/rancher/local-path-provisioner
 }
 
 # ensure_docker: a Docker engine answers on the default socket. Installs Debian's docker.io when missing and

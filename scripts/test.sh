@@ -46,20 +46,12 @@ if [ $# -eq 0 ] || [ ${#local_args[@]} -gt 0 ]; then
     --outputFile="${reports[-1]}" "${local_args[@]}" || status=$?
 fi
 
-# The end-to-end suite on a real one-node Kubernetes built on this machine: the image from the Dockerfile, the
-# stand-in images, the chart with Helm 4 and 3. The cluster is stopped again at the end, also on failure.
+# The end-to-end suite on a real one-node Kubernetes built on this machine (scripts/k8s-e2e.sh starts the
+# cluster and stops it again at the end, also on failure).
 if [ $# -eq 0 ] || [ ${#k8s_args[@]} -gt 0 ]; then
-  trap '"$ROOT/scripts/k8s-local.sh" down' EXIT
-  "$ROOT/scripts/k8s-local.sh" up
-  "$ROOT/scripts/k8s-images.sh" app e2e-a e2e-b
-  "$ROOT/scripts/k8s-local.sh" load auth-cluster:e2e-a auth-cluster:e2e-b
-  eval "$("$ROOT/scripts/k8s-local.sh" env)"
-  export KUBECONFIG KUBECTL K8S_CONTAINERD_SOCK E2E_IMAGE=auth-cluster E2E_IMAGE_TAGS=e2e-a,e2e-b
-  log "vitest (Kubernetes end to end)"
   reports+=("$STATE/vitest-report-k8s.json")
   rm -f "${reports[-1]}"
-  npx --no-install vitest run --reporter=default --reporter=json --outputFile="${reports[-1]}" \
-    "${k8s_args[@]:-service/test/k8s}" || status=$?
+  "$ROOT/scripts/k8s-e2e.sh" --reporter=default --reporter=json --outputFile="${reports[-1]}" "${k8s_args[@]}" || status=$?
 fi
 
 # One plain closing line that any CI can read.

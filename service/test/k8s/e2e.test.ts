@@ -171,6 +171,18 @@ async function leftovers(): Promise<string[]> {
   return items.map((o) => `${o.kind}/${o.metadata.name}`).filter((k) => !ours.has(k) && !k.startsWith("ControllerRevision/auth-postgres")).sort();
 }
 
+/** helm uninstall, then only what README says is kept on purpose is left: the Redis Secret and volume claims. */
+async function uninstall(helmBin: string): Promise<void> {
+  await run(helmBin, ["uninstall", RELEASE, "-n", NS, "--wait"], 300_000);
+  await waitFor("the release's pods gone", async () => (await pods(NS, `app.kubernetes.io/instance=${RELEASE}`)).length === 0, 180_000);
+  expect(await leftovers()).toEqual([
+    `PersistentVolumeClaim/data-${FULL}-redis-0`,
+    `PersistentVolumeClaim/data-${FULL}-redis-1`,
+    `PersistentVolumeClaim/data-${FULL}-redis-2`,
+    `Secret/${FULL}-redis`,
+  ]);
+}
+
 async function smoke(): Promise<void> {
   const username = `smoke-${randomBytes(4).toString("hex")}`;
   const body = JSON.stringify({ username, password: PASSWORD });
@@ -367,14 +379,7 @@ describe("the chart on a real Kubernetes (Helm 4)", () => {
   }, 300_000);
 
   it("uninstalls leaving only what is kept on purpose: the Redis Secret and the Redis volume claims", async () => {
-    await run(E2E.helm4, ["uninstall", RELEASE, "-n", NS, "--wait"], 300_000);
-    await waitFor("the release's pods gone", async () => (await pods(NS, `app.kubernetes.io/instance=${RELEASE}`)).length === 0, 180_000);
-    expect(await leftovers()).toEqual([
-      `PersistentVolumeClaim/data-${FULL}-redis-0`,
-      `PersistentVolumeClaim/data-${FULL}-redis-1`,
-      `PersistentVolumeClaim/data-${FULL}-redis-2`,
-      `Secret/${FULL}-redis`,
-    ]);
+    await uninstall(E2E.helm4);
     await kubectl(["-n", NS, "delete", "pvc", "-l", REDIS, "--wait=true"], 120_000);
     await kubectl(["-n", NS, "delete", "secret", `${FULL}-redis`]);
   }, 400_000);
@@ -390,14 +395,7 @@ describe("the chart on a real Kubernetes (Helm 4)", () => {
       });
       expect(r.failed, describeFailures(r)).toEqual([]);
       expect(r.lost).toBe(0);
-      await run(E2E.helm3, ["uninstall", RELEASE, "-n", NS, "--wait"], 300_000);
-      await waitFor("the release's pods gone", async () => (await pods(NS, `app.kubernetes.io/instance=${RELEASE}`)).length === 0, 180_000);
-      expect(await leftovers()).toEqual([
-        `PersistentVolumeClaim/data-${FULL}-redis-0`,
-        `PersistentVolumeClaim/data-${FULL}-redis-1`,
-        `PersistentVolumeClaim/data-${FULL}-redis-2`,
-        `Secret/${FULL}-redis`,
-      ]);
+      await uninstall(E2E.helm3);
     }, 900_000);
   });
 });
