@@ -24,6 +24,7 @@ COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist dist
 COPY --from=build /app/service/prisma/migrations service/prisma/migrations
+COPY service/demo service/demo
 USER 10001:10001
 EXPOSE 3000 9464
 # Tracing is loaded before anything else; it does nothing unless OTEL_EXPORTER_OTLP_ENDPOINT is set.

@@ -31,6 +31,14 @@ export default tseslint.config(
     },
   },
   {
+    // The demo page's script runs in the browser.
+    files: ["service/demo/**/*.js"],
+    extends: [tseslint.configs.disableTypeChecked],
+    languageOptions: {
+      globals: { document: "readonly", fetch: "readonly", location: "readonly", WebSocket: "readonly", FormData: "readonly", setTimeout: "readonly" },
+    },
+  },
+  {
     files: ["**/*.js", "**/*.mjs"],
     extends: [tseslint.configs.disableTypeChecked],
     languageOptions: { globals: { process: "readonly", console: "readonly", URL: "readonly" } },

@@ -140,7 +140,7 @@ export function buildDashboards(): Record<string, unknown> {
     },
   ]);
 
-  const sessions = dashboard("auth-cluster-sessions", "auth-cluster / Sessions", "Active sessions, logins and logouts, revocations, validations.", [
+  const sessions = dashboard("auth-cluster-sessions", "auth-cluster / Sessions", "Active sessions, logins and logouts, revocations, validations, live connections and presence.", [
     { title: "Active sessions (cluster)", unit: "short", targets: [{ expr: `max(auth_sessions_active{${S}})`, legend: "active" }] },
     {
       title: "Logins and logouts per second",
@@ -152,6 +152,29 @@ export function buildDashboards(): Record<string, unknown> {
     },
     { title: "Revocations by reason", unit: "reqps", targets: [{ expr: `sum by (reason) (rate(auth_session_revocations_total{${S}}[${RATE}]))`, legend: "{{reason}}" }] },
     { title: "Validation results", unit: "reqps", targets: [{ expr: `sum by (result) (rate(auth_session_validations_total{${S}}[${RATE}]))`, legend: "{{result}}" }] },
+    {
+      title: "Live connections and users online",
+      unit: "short",
+      description: "WebSocket connections on /v1/events per pod, and users with at least one anywhere in the cluster.",
+      targets: [
+        { expr: `sum by (pod) (auth_ws_connections{${S}})`, legend: "sockets {{pod}}" },
+        { expr: `max(auth_presence_online_users{${S}})`, legend: "users online (cluster)" },
+      ],
+    },
+    {
+      title: "Live event delivery (change in Redis to socket)",
+      unit: "s",
+      description: "From a session change in Redis to its message on the socket of the replica holding it.",
+      targets: quantiles("auth_ws_delivery_seconds", "", ""),
+    },
+    {
+      title: "Live messages sent and upgrades refused",
+      unit: "reqps",
+      targets: [
+        { expr: `sum by (type) (rate(auth_ws_messages_sent_total{${S}}[${RATE}]))`, legend: "sent {{type}}" },
+        { expr: `sum by (reason) (rate(auth_ws_rejected_total{${S}}[${RATE}]))`, legend: "refused {{reason}}" },
+      ],
+    },
   ]);
 
   return { "overview.json": overview, "capacity.json": capacity, "sessions.json": sessions };

@@ -9,7 +9,8 @@ parse_replicas "$@"
 mkdir -p "$RUN"
 
 # Local-only settings: anyone may register, cookies work over plain http, nginx's X-Forwarded-For is trusted,
-# and a cheaper bcrypt cost keeps a laptop responsive (production default: 12).
+# a cheaper bcrypt cost keeps a laptop responsive (production default: 12), the demo page is served at /, and
+# live sockets are pinged every 5 s (production default: 30), so a killed replica's users go offline within 15 s.
 cat >"$STATE/local.env" <<ENV
 REGISTRATION=open
 COOKIE_SECURE=false
@@ -18,6 +19,8 @@ ALLOWED_ORIGINS=http://127.0.0.1:$LB_PORT,http://localhost:$LB_PORT
 BCRYPT_COST=10
 SHUTDOWN_DELAY_MS=0
 SHUTDOWN_GRACE_MS=10000
+DEMO_PAGE=true
+WS_PING_INTERVAL_S=5
 ENV
 
 stamp=$(cat "$STATE/service.env" "$STATE/local.env" "$ROOT/dist/main.js" 2>/dev/null | sha256sum | cut -c1-16)

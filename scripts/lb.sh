@@ -12,10 +12,14 @@ DIR="$STATE/nginx"
 PIDFILE="$RUN/nginx.pid"
 
 write_config() {
-  local n=$1 i servers=""
+  local n=$1 i servers="" sockets=""
   for i in $(seq 1 "$n"); do
     # One failed connection takes a replica out for 2 s; nginx then tries it again.
     servers+="    server 127.0.0.1:$((3000 + i)) max_fails=1 fail_timeout=2s;"$'\n'
+    # No passive failure marks for upgrades: nginx clears a mark only when a request through that replica
+    # completes, which an open WebSocket never does, so after a restart every replica would stay marked and
+    # take one new socket per fail_timeout. A refused connection still moves on to the next replica.
+    sockets+="    server 127.0.0.1:$((3000 + i)) max_fails=0;"$'\n'
   done
   mkdir -p "$DIR/tmp"
   chown -R nobody:nogroup "$DIR/tmp" 2>/dev/null || chmod -R 777 "$DIR/tmp"
@@ -33,8 +37,26 @@ http {
   scgi_temp_path $DIR/tmp/scgi;
   upstream auth_cluster {
 $servers  }
+  upstream auth_cluster_sockets {
+$sockets  }
   server {
     listen 127.0.0.1:$LB_PORT;
+    # Live session events: the WebSocket upgrade goes through; the socket stays open between the server's pings
+    # (WS_PING_INTERVAL_S, 30 s), so the read timeout is well above that.
+    location = /v1/events {
+      proxy_pass http://auth_cluster_sockets;
+      proxy_http_version 1.1;
+      proxy_set_header Upgrade \$http_upgrade;
+      proxy_set_header Connection "upgrade";
+      proxy_set_header Host \$host;
+      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+      proxy_set_header X-Request-Id \$request_id;
+      proxy_connect_timeout 1s;
+      proxy_read_timeout 90s;
+      proxy_send_timeout 90s;
+      proxy_next_upstream error timeout;
+      proxy_next_upstream_tries 3;
+    }
     location / {
       proxy_pass http://auth_cluster;
       proxy_set_header Host \$host;

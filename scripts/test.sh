@@ -7,7 +7,8 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-ensure_packages curl=curl shellcheck=shellcheck
+# Debian's chromium for the demo page's browser tests (driven by playwright-core; no browser download).
+ensure_packages curl=curl shellcheck=shellcheck chromium=chromium
 ensure_node_modules
 build_service
 "$ROOT/scripts/infra.sh" start

@@ -33,6 +33,7 @@ cat <<MSG
 
 auth-cluster is up: $replicas replicas behind nginx.
   URL:        http://127.0.0.1:$LB_PORT   (try: curl http://127.0.0.1:$LB_PORT/readyz)
+  demo page:  http://127.0.0.1:$LB_PORT/  (sign in, watch the session live, revoke it from another browser)
   demo user:  $demo_user / $demo_password
               curl -X POST http://127.0.0.1:$LB_PORT/v1/sessions -H 'content-type: application/json' \\
                 -d '{"username":"$demo_user","password":"$demo_password"}'

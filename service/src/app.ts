@@ -6,9 +6,12 @@ import type { AccountDeps } from "./auth/accounts.js";
 import type { LoginDeps } from "./auth/login.js";
 import type { SessionService } from "./auth/sessions.js";
 import type { Config } from "./config.js";
+import type { PresenceDeps } from "./auth/presence.js";
 import { HttpError, sendError } from "./http/errors.js";
 import { requestLogger, requestLogging } from "./http/request-log.js";
+import { demoRoutes } from "./http/routes/demo.js";
 import { healthRoutes } from "./http/routes/health.js";
+import { presenceRoutes } from "./http/routes/presence.js";
 import { sessionRoutes } from "./http/routes/sessions.js";
 import { userRoutes } from "./http/routes/users.js";
 import type { Logger } from "./observability/logger.js";
@@ -21,6 +24,8 @@ export interface AppDeps {
   sessions: SessionService;
   login: LoginDeps;
   accounts: AccountDeps;
+  /** Presence (GET /v1/presence, /v1/users/:id/presence); left out by tests of other routes. */
+  presence?: PresenceDeps;
   /** Extra middleware run first (metrics). */
   before?: express.RequestHandler[];
 }
@@ -44,6 +49,8 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(healthRoutes(deps.readiness));
   app.use(sessionRoutes(deps.sessions, deps.login, http));
   app.use(userRoutes(deps.sessions, deps.accounts, { ...http, registration: deps.config.auth.registration }));
+  if (deps.presence) app.use(presenceRoutes(deps.sessions, deps.presence, http));
+  if (http.demoPage) app.use(demoRoutes());
 
   app.use((_req: Request, res: Response) => sendError(res, "not_found", "no such route"));
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {

@@ -110,6 +110,12 @@ const settings = {
   LOGIN_LIMIT_USER_MAX: { schema: int(1), default: "20" },
   LOGIN_LIMIT_USER_WINDOW_S: { schema: int(1, 86_400), default: "3600" },
 
+  WS_PING_INTERVAL_S: { schema: int(1, 3600), default: "30" },
+  WS_MAX_CONNECTIONS_PER_USER: { schema: int(1, 1000), default: "5" },
+  WS_MAX_CONNECTIONS: { schema: int(1, 1_000_000), default: "10000" },
+  WS_MAX_BUFFERED_KB: { schema: int(1, 1_048_576), default: "512" },
+  DEMO_PAGE: { schema: bool, default: "false" },
+
   AUDIT_BATCH_SIZE: { schema: int(1, 10_000), default: "200" },
   AUDIT_FLUSH_INTERVAL_MS: { schema: int(10, 60_000), default: "500" },
   AUDIT_QUEUE_MAX: { schema: int(1, 1_000_000), default: "10000" },
@@ -194,6 +200,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, readFile = defa
       cookieName: r.COOKIE_NAME,
       cookieSecure: r.COOKIE_SECURE,
       allowedOrigins: r.ALLOWED_ORIGINS,
+      demoPage: r.DEMO_PAGE,
+    },
+    realtime: {
+      pingIntervalS: r.WS_PING_INTERVAL_S,
+      maxConnectionsPerUser: r.WS_MAX_CONNECTIONS_PER_USER,
+      maxConnections: r.WS_MAX_CONNECTIONS,
+      maxBufferedBytes: r.WS_MAX_BUFFERED_KB * 1024,
     },
     logLevel: r.LOG_LEVEL,
     redis: {

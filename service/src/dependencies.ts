@@ -7,7 +7,10 @@ import { WorkerPasswordHasher } from "./adapters/hashing/password-hasher.js";
 import { RedisLoginThrottle } from "./adapters/redis/login-throttle.js";
 import { closeRedis, connectInBackground, createRedis } from "./adapters/redis/client.js";
 import { RedisSessionStore } from "./adapters/redis/session-store.js";
+import { RedisPresenceStore } from "./adapters/redis/presence-store.js";
+import { RedisSessionEvents } from "./adapters/redis/session-events.js";
 import type { AccountDeps } from "./auth/accounts.js";
+import type { PresenceDeps } from "./auth/presence.js";
 import type { LoginDeps } from "./auth/login.js";
 import { Pacer } from "./auth/pacer.js";
 import type { Clock, LoginEventInput } from "./auth/ports.js";
@@ -15,6 +18,7 @@ import { SessionService } from "./auth/sessions.js";
 import type { Config } from "./config.js";
 import type { Logger } from "./observability/logger.js";
 import { Readiness } from "./readiness.js";
+import { RealtimeHub } from "./http/realtime/hub.js";
 import { createMetrics, type Metrics } from "./observability/metrics.js";
 import { traceHash } from "./observability/hash-tracing.js";
 import { randomBytes } from "node:crypto";
@@ -24,6 +28,8 @@ export interface Dependencies {
   redis: Redis;
   /** The connection session writes and their WAIT use. */
   durableRedis: Redis;
+  /** The connection in subscriber mode that receives session events. */
+  subscriber: Redis;
   db: Database;
   hasher: WorkerPasswordHasher;
   audit: BatchedAuditLog;
@@ -31,6 +37,9 @@ export interface Dependencies {
   login: LoginDeps;
   accounts: AccountDeps;
   readiness: Readiness;
+  /** The live connections (/v1/events), and presence for its routes. */
+  hub: RealtimeHub;
+  presence: PresenceDeps;
   close(): Promise<void>;
 }
 
@@ -112,9 +121,32 @@ export async function createDependencies(config: Config, logger: Logger, options
     onBackgroundError: (what, err) => logger.warn({ err }, `${what} failed`),
   };
   const accounts: AccountDeps = { users, hasher, sessions, passwordMinLength: config.auth.passwordMinLength };
+  // One connection in subscriber mode for the session events of the users this replica holds sockets of.
+  const subscriber = createRedis(config.redis, "auth-cluster-events", {
+    onError: () => metrics.redis.error(),
+    onFailover: () => logger.warn("redis master changed (events)"),
+    onRestart: () => {
+      metrics.redis.restart();
+      logger.warn("redis events client had given up; connecting again");
+    },
+  }, { autoResubscribe: false });
+  connectInBackground(subscriber, () => undefined);
+  const clock = options.clock ?? { now: Date.now };
+  const presenceStore = new RedisPresenceStore(redis, redisFailed);
+  const events = new RedisSessionEvents(subscriber, () => {
+    logger.warn("session events were resubscribed; telling every live connection to resync");
+    hub.resync();
+  }, redisFailed);
+  const hub = new RealtimeHub(
+    { sessions, events, presence: presenceStore, clock, logger, metrics: metrics.realtime },
+    config.realtime,
+  );
+  metrics.realtime.source(() => hub.connections, () => presenceStore.onlineCount(clock.now()));
+
   const readiness = new Readiness(
     {
       redis: async () => {
+        if (subscriber.status !== "ready") throw new Error("the session-events connection is not ready");
         await Promise.all([redis.ping(), durableRedis.ping()]);
       },
       database: () => db.ping(),
@@ -126,6 +158,7 @@ export async function createDependencies(config: Config, logger: Logger, options
     metrics,
     redis,
     durableRedis,
+    subscriber,
     db,
     hasher,
     audit,
@@ -133,9 +166,12 @@ export async function createDependencies(config: Config, logger: Logger, options
     login,
     accounts,
     readiness,
+    hub,
+    presence: { presence: presenceStore, clock },
     async close() {
+      await hub.close();
       await audit.close();
-      await Promise.allSettled([closeRedis(redis), closeRedis(durableRedis), db.close(), hasher.close()]);
+      await Promise.allSettled([closeRedis(redis), closeRedis(durableRedis), closeRedis(subscriber), db.close(), hasher.close()]);
     },
   };
 }

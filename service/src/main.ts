@@ -4,6 +4,7 @@ import { once } from "node:events";
 import { createApp } from "./app.js";
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import { createDependencies } from "./dependencies.js";
+import { createEventsGateway } from "./http/realtime/gateway.js";
 import { createLogger, flushLogger } from "./observability/logger.js";
 import { createMetricsServer } from "./observability/metrics.js";
 import { shutdownTracing } from "./observability/tracing.js";
@@ -33,6 +34,11 @@ async function main(): Promise<void> {
   while (!(await deps.readiness.check()).ready && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   const server = http.createServer(app);
   server.keepAliveTimeout = 65_000; // longer than common load-balancer idle timeouts
+  const events = createEventsGateway(
+    { hub: deps.hub, sessions: deps.sessions, readiness: deps.readiness, logger, onRejected: deps.metrics.realtime.rejected },
+    config.http,
+  );
+  server.on("upgrade", events.handleUpgrade);
   server.listen(config.http.port, config.http.host);
   await once(server, "listening");
   logger.info({ port: config.http.port, hashPool: config.hashing.poolSize }, "listening");
@@ -44,6 +50,8 @@ async function main(): Promise<void> {
     logger.info({ signal }, "draining");
     deps.readiness.startDraining();
     await new Promise((r) => setTimeout(r, config.http.shutdownDelayMs));
+    // Live sockets first, with 1012 (service restart): by now the load balancer sends new ones elsewhere.
+    await deps.hub.close();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     const grace = setTimeout(() => {

@@ -61,6 +61,8 @@ app.kubernetes.io/component: api
   "loginLimitIpMax" "LOGIN_LIMIT_IP_MAX" "loginLimitIpWindowS" "LOGIN_LIMIT_IP_WINDOW_S"
   "loginLimitUserIpMax" "LOGIN_LIMIT_USER_IP_MAX" "loginLimitUserIpWindowS" "LOGIN_LIMIT_USER_IP_WINDOW_S"
   "loginLimitUserMax" "LOGIN_LIMIT_USER_MAX" "loginLimitUserWindowS" "LOGIN_LIMIT_USER_WINDOW_S"
+  "wsPingIntervalS" "WS_PING_INTERVAL_S" "wsMaxConnectionsPerUser" "WS_MAX_CONNECTIONS_PER_USER"
+  "wsMaxConnections" "WS_MAX_CONNECTIONS" "wsMaxBufferedKb" "WS_MAX_BUFFERED_KB" "demoPage" "DEMO_PAGE"
   "auditBatchSize" "AUDIT_BATCH_SIZE" "auditFlushIntervalMs" "AUDIT_FLUSH_INTERVAL_MS" "auditQueueMax" "AUDIT_QUEUE_MAX"
 -}}
 {{- range $key, $value := .Values.config }}

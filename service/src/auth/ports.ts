@@ -35,19 +35,72 @@ export interface StoredSession {
 
 export type NewSession = Omit<StoredSession, "lastSeenAt">;
 
+/** Why a session ended, as its live connections are told (`session.ended`). */
+export const END_REASONS = ["logout", "logout_all", "revoked", "evicted", "password_changed", "disabled", "expired"] as const;
+export type EndReason = (typeof END_REASONS)[number];
+
+/**
+ * What the store announces to every replica holding a connection of the user, in the same atomic step as the
+ * change itself (so no change goes unannounced and no announcement precedes its change). `at` is the time of
+ * the change in ms, for delivery-latency measurement.
+ */
+export type SessionEvent =
+  | { type: "ended"; userId: string; sessionIds: string[]; reason: EndReason; at: number }
+  | { type: "updated"; userId: string; roles: string[]; at: number };
+
 export interface SessionStore {
-  /** Stores the session and evicts the user's oldest ones beyond maxPerUser, atomically. Returns evicted ids. */
+  /**
+   * Stores the session and evicts the user's oldest ones beyond maxPerUser, atomically (announcing them as
+   * "evicted"). Returns evicted ids.
+   */
   create(session: NewSession, maxPerUser: number, idleTimeoutMs: number): Promise<{ evicted: string[] }>;
   get(userId: string, sessionId: string): Promise<StoredSession | null>;
   /** Records activity: slides the idle expiry (never past expiresAt). */
   touch(session: StoredSession, now: number, idleTimeoutMs: number): Promise<void>;
   list(userId: string): Promise<StoredSession[]>;
-  revoke(userId: string, sessionId: string): Promise<boolean>;
-  /** Revokes every session of the user except `keep`; returns the revoked ids. */
-  revokeAll(userId: string, keep?: string): Promise<string[]>;
-  /** Rewrites the user's roles in each of its sessions. */
+  /** Removes the session and announces it ended with `reason`; false when it did not exist. */
+  revoke(userId: string, sessionId: string, reason: EndReason): Promise<boolean>;
+  /** Revokes every session of the user except `keep` and announces them; returns the revoked ids. */
+  revokeAll(userId: string, reason: EndReason, keep?: string): Promise<string[]>;
+  /** Rewrites the user's roles in each of its sessions and announces the change. */
   setRoles(userId: string, roles: string[]): Promise<void>;
   countActive(now: number): Promise<number>;
+}
+
+/** Receives the announcements of SessionStore for the users this replica holds connections of. */
+export interface SessionEventSource {
+  /**
+   * Starts delivering the user's events to `handler`, resolving once no later event can be missed; the returned
+   * function stops it. Rejects with AuthError("unavailable") when the event source is down.
+   */
+  subscribe(userId: string, handler: (event: SessionEvent) => void): Promise<() => void>;
+}
+
+/** Where a user's live connections are counted, cluster-wide. Entries expire unless refreshed. */
+export interface PresenceStore {
+  /** Registers a connection unless the user already has `max` live ones; false when refused. */
+  register(conn: PresenceConnection, max: number, now: number, ttlMs: number): Promise<boolean>;
+  /** Extends the given live connections (all of one user per call). */
+  refresh(userId: string, username: string, connIds: string[], now: number, ttlMs: number): Promise<void>;
+  unregister(conn: PresenceConnection, now: number): Promise<void>;
+  /** Takes out users whose connections all expired without being closed (their replica was killed). */
+  sweep(now: number): Promise<number>;
+  onlineCount(now: number): Promise<number>;
+  /** A page of online users by id, after `after` (exclusive). */
+  onlinePage(now: number, limit: number, after?: string): Promise<{ users: OnlineUser[]; next: string | null }>;
+  ofUser(userId: string, now: number): Promise<{ connections: number; lastSeenAt: number | null }>;
+}
+
+export interface PresenceConnection {
+  userId: string;
+  username: string;
+  connId: string;
+}
+
+export interface OnlineUser {
+  id: string;
+  username: string;
+  connections: number;
 }
 
 export interface PasswordHasher {
@@ -88,7 +141,8 @@ export interface RevocationListener {
   (reason: RevocationReason, count: number): void;
 }
 
-export type RevocationReason = "logout" | "logout_all" | "evicted_by_policy" | "password_change" | "admin" | "disabled";
+/** Why sessions ended, as metrics count them. */
+export type RevocationReason = "logout" | "logout_all" | "revoked" | "evicted_by_policy" | "password_change" | "admin" | "disabled";
 
 export interface Clock {
   now(): number;

@@ -1,6 +1,6 @@
 // Issuing and checking sessions. A store failure propagates as "unavailable" and is never read as
 // "no session": express-session's habit of logging everyone out when Redis blinked is what this avoids.
-import type { Clock, RevocationListener, SessionStore, StoredSession, User } from "./ports.js";
+import type { Clock, EndReason, RevocationListener, RevocationReason, SessionStore, StoredSession, User } from "./ports.js";
 import { formatToken, hashSecret, newSecret, newSessionId, parseToken, secretMatches } from "./tokens.js";
 
 export interface SessionPolicy {
@@ -9,6 +9,17 @@ export interface SessionPolicy {
   absoluteLifetimeS: number;
   refreshIntervalS: number;
 }
+
+/** What a session's live connections are told, for each reason a session is ended on purpose. */
+const END_REASON: Record<RevocationReason, EndReason> = {
+  logout: "logout",
+  logout_all: "logout_all",
+  revoked: "revoked",
+  evicted_by_policy: "evicted",
+  password_change: "password_changed",
+  admin: "revoked",
+  disabled: "disabled",
+};
 
 export interface IssuedSession {
   token: string;
@@ -63,6 +74,14 @@ export class SessionService {
     }
   }
 
+  /**
+   * Validates a token a live connection holds (on its heartbeat, at its expiry): like validate, and it slides the
+   * idle expiry the same way, but it is not a request's validation, so it is not counted as one.
+   */
+  revalidate(token: string): Promise<ValidSession | null> {
+    return this.check(token);
+  }
+
   private async check(token: string): Promise<ValidSession | null> {
     const parsed = parseToken(token);
     if (!parsed) return null;
@@ -82,8 +101,9 @@ export class SessionService {
     return this.store.list(userId);
   }
 
-  async revoke(userId: string, sessionId: string, reason: "logout" | "admin"): Promise<boolean> {
-    const removed = await this.store.revoke(userId, sessionId);
+  /** "logout": the caller's own session; "revoked": another of the caller's sessions; "admin": by an admin. */
+  async revoke(userId: string, sessionId: string, reason: "logout" | "revoked" | "admin"): Promise<boolean> {
+    const removed = await this.store.revoke(userId, sessionId, END_REASON[reason]);
     if (removed) this.onRevoked(reason, 1);
     return removed;
   }
@@ -93,7 +113,7 @@ export class SessionService {
     reason: "logout_all" | "password_change" | "admin" | "disabled",
     keep?: string,
   ): Promise<number> {
-    const removed = await this.store.revokeAll(userId, keep);
+    const removed = await this.store.revokeAll(userId, END_REASON[reason], keep);
     if (removed.length > 0) this.onRevoked(reason, removed.length);
     return removed.length;
   }

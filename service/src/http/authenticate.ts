@@ -1,6 +1,7 @@
 // Finds the caller's session (Bearer token or cookie) and enforces the Origin check on cookie-authenticated
 // writes: a cookie rides along on cross-site requests, a bearer token does not, so only cookies need CSRF defence.
 import { parse as parseCookies } from "cookie";
+import type { IncomingMessage } from "node:http";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import type { SessionService, ValidSession } from "../auth/sessions.js";
 import { HttpError } from "./errors.js";
@@ -11,7 +12,7 @@ export interface Caller extends ValidSession {
 
 const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
-export function tokenOf(req: Request, cookieName: string): { token: string; via: "bearer" | "cookie" } | null {
+export function tokenOf(req: Pick<IncomingMessage, "headers">, cookieName: string): { token: string; via: "bearer" | "cookie" } | null {
   const header = req.headers.authorization;
   if (typeof header === "string" && header.startsWith("Bearer ")) {
     return { token: header.slice(7).trim(), via: "bearer" };

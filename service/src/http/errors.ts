@@ -8,6 +8,7 @@ export type HttpErrorCode =
   | "payload_too_large"
   | "not_found"
   | "csrf_rejected"
+  | "too_many_connections"
   | "internal";
 
 const STATUS: Record<HttpErrorCode, number> = {
@@ -26,6 +27,7 @@ const STATUS: Record<HttpErrorCode, number> = {
   username_taken: 409,
   payload_too_large: 413,
   rate_limited: 429,
+  too_many_connections: 429,
   internal: 500,
   overloaded: 503,
   unavailable: 503,

@@ -4,11 +4,20 @@ import type { z } from "zod";
 import { HttpError } from "./errors.js";
 
 export function parseBody<S extends z.ZodType>(schema: S, req: Request): z.output<S> {
-  const result = schema.safeParse(req.body ?? {});
+  return parse(schema, req.body ?? {}, "invalid request body");
+}
+
+/** The query string, the same way: `?limit=abc` is a 400, never a 500. */
+export function parseQuery<S extends z.ZodType>(schema: S, req: Request): z.output<S> {
+  return parse(schema, req.query, "invalid query");
+}
+
+function parse<S extends z.ZodType>(schema: S, input: unknown, fallback: string): z.output<S> {
+  const result = schema.safeParse(input);
   if (!result.success) {
     const issue = result.error.issues[0];
     const where = issue && issue.path.length > 0 ? `${issue.path.join(".")}: ` : "";
-    throw new HttpError("invalid_request", `${where}${issue?.message ?? "invalid request body"}`);
+    throw new HttpError("invalid_request", `${where}${issue?.message ?? fallback}`);
   }
   return result.data;
 }

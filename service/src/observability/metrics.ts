@@ -4,9 +4,11 @@ import http from "node:http";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import client from "prom-client";
 import type { LoginResult, RevocationReason } from "../auth/ports.js";
+import { REJECT_REASONS, type RejectReason } from "../http/realtime/gateway.js";
+import { SERVER_MESSAGE_TYPES, type ServerMessageType } from "../http/realtime/messages.js";
 
 export const LOGIN_RESULTS: LoginResult[] = ["success", "invalid_credentials", "rate_limited", "overloaded", "unavailable", "error"];
-export const REVOCATION_REASONS: RevocationReason[] = ["logout", "logout_all", "evicted_by_policy", "password_change", "admin", "disabled"];
+export const REVOCATION_REASONS: RevocationReason[] = ["logout", "logout_all", "revoked", "evicted_by_policy", "password_change", "admin", "disabled"];
 export const VALIDATION_RESULTS = ["valid", "invalid", "unavailable"] as const;
 
 export interface PoolStats {
@@ -124,6 +126,37 @@ export function createMetrics() {
   });
   redisUp.set(0);
 
+  const realtimeSources: { connections?: () => number; online?: () => Promise<number> } = {};
+  new client.Gauge({
+    name: "auth_ws_connections",
+    help: "Live WebSocket connections (/v1/events) this replica holds.",
+    registers: [registry],
+    collect() {
+      if (realtimeSources.connections) this.set(realtimeSources.connections());
+    },
+  });
+  const wsRejected = labelledCounter("auth_ws_rejected_total", "WebSocket upgrades refused, by reason.", "reason", REJECT_REASONS);
+  const wsSent = labelledCounter("auth_ws_messages_sent_total", "WebSocket messages sent, by type.", "type", SERVER_MESSAGE_TYPES);
+  const wsDelivery = new client.Histogram({
+    name: "auth_ws_delivery_seconds",
+    help: "Time from a session change in Redis to its message on the socket of the replica holding it.",
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  new client.Gauge({
+    name: "auth_presence_online_users",
+    help: "Users with at least one live connection anywhere in the cluster (read from Redis at scrape time).",
+    registers: [registry],
+    async collect() {
+      if (!realtimeSources.online) return;
+      try {
+        this.set(await realtimeSources.online());
+      } catch {
+        this.reset();
+      }
+    },
+  });
+
   const httpDuration = new client.Histogram({
     name: "http_request_duration_seconds",
     help: "HTTP request duration by method, route template and status class.",
@@ -148,6 +181,12 @@ export function createMetrics() {
     validation: (result: (typeof VALIDATION_RESULTS)[number]) => validations.inc({ result }),
     revoked: (reason: RevocationReason, count: number) => revocations.inc({ reason }, count),
     sessionsSource: (count: () => Promise<number>) => (sessionSources.count = count),
+    realtime: {
+      source: (connections: () => number, online: () => Promise<number>) => Object.assign(realtimeSources, { connections, online }),
+      rejected: (reason: RejectReason) => wsRejected.inc({ reason }),
+      sent: (type: ServerMessageType) => wsSent.inc({ type }),
+      delivered: (seconds: number) => wsDelivery.observe(Math.max(0, seconds)),
+    },
     db: {
       source: (stats: () => PoolStats) => (dbPool.source.read = stats),
       acquired: (waitMs: number) => acquireWait.observe(waitMs / 1000),

@@ -1,7 +1,10 @@
 // SIGTERM: in-flight requests finish, new connections are refused, the process exits 0.
 import { describe, expect, it } from "vitest";
+import { bearer } from "../support/api.js";
+import { waitFor } from "../support/infra.js";
 import { uniqueName } from "../support/stack.js";
 import { startService } from "../support/process.js";
+import { connect, refusedUpgrade } from "../support/ws.js";
 
 async function connectRefused(url: string): Promise<boolean> {
   try {
@@ -35,5 +38,25 @@ describe("graceful shutdown", () => {
     expect(await connectRefused(svc.url)).toBe(true);
     expect(await svc.exited).toBe(0);
     expect(svc.output()).toContain('"msg":"stopped"');
+  });
+
+  it("closes live sockets with 1012 once readiness is false and the delay is over, refusing new ones meanwhile with 503", async () => {
+    const svc = await startService(3953, { SHUTDOWN_DELAY_MS: "1500" });
+    const creds = { username: uniqueName("drain-ws"), password: "long enough password" };
+    const post = (path: string) => fetch(`${svc.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(creds) });
+    expect((await post("/v1/users")).status).toBe(201);
+    const { token } = (await (await post("/v1/sessions")).json()) as { token: string };
+    const client = await connect(svc.url, bearer(token));
+    await client.next("hello");
+    const t0 = Date.now();
+    svc.proc.kill("SIGTERM");
+    await waitFor("readiness false", async () => (await fetch(`${svc.url}/readyz`)).status === 503);
+    const refused = await refusedUpgrade(svc.url, bearer(token));
+    expect(refused.status).toBe(503);
+    expect(refused.body.error).toBe("unavailable");
+    expect(refused.headers["retry-after"]).toBe("1");
+    expect(await client.closed).toEqual({ code: 1012, reason: "service restart" });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1400);
+    expect(await svc.exited).toBe(0);
   });
 });

@@ -6,12 +6,15 @@ import { bearer, login, userWithSession, validate } from "../support/api.js";
 import { componentOnPort, currentMaster, infra, redisHealthy, waitFor } from "../support/infra.js";
 import { infraEnv } from "../support/env.js";
 import { startStack, uniqueName, type Stack } from "../support/stack.js";
+import { refusedUpgrade } from "../support/ws.js";
 
 describe("store outages", () => {
   let stack: Stack;
+  let url: string;
   beforeAll(async () => {
     await redisHealthy();
     stack = await startStack();
+    url = await stack.listen();
   });
   afterAll(async () => {
     infra("start", "pgbouncer");
@@ -32,6 +35,10 @@ describe("store outages", () => {
     expect(l.status).toBe(503);
     expect(l.body.error).toBe("unavailable");
     expect(l.headers["retry-after"]).toBeDefined();
+    const ws = await refusedUpgrade(url, bearer(token)); // opening a live-events socket: the same
+    expect(ws.status).toBe(503);
+    expect(ws.body.error).toBe("unavailable");
+    expect(ws.headers["retry-after"]).toMatch(/^\d+$/);
 
     // Sentinel promotes the replica; the session, acknowledged by it (WAIT) before the kill, is still there.
     const after = await waitFor("validation after failover", async () => {

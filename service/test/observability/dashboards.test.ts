@@ -10,6 +10,7 @@ import { ROOT, STATE } from "../support/env.js";
 import { waitFor } from "../support/infra.js";
 import { startService, type ServiceProcess } from "../support/process.js";
 import { uniqueName } from "../support/stack.js";
+import { connect } from "../support/ws.js";
 
 const PROM = "http://127.0.0.1:59191";
 const dashboards = buildDashboards() as Record<string, { panels: { title: string; targets: { expr: string }[] }[] }>;
@@ -75,6 +76,16 @@ describe("dashboards and alerts", () => {
         await fetch(`${r.url}/v1/session`, { headers: { authorization: "Bearer nonsense" } });
         await fetch(`${r.url}/v1/session`, { method: "DELETE", headers: { authorization: `Bearer ${tokens[2]}` } });
         await fetch(`${r.url}/nope`);
+        // A live socket whose session is ended through the other replica: delivery, messages, presence.
+        const liveUser = uniqueName("dash-live");
+        await post(r.url, "/v1/users", { username: liveUser, password });
+        const live = ((await (await post(r.url, "/v1/sessions", { username: liveUser, password })).json()) as { token: string }).token;
+        const socket = await connect(r.url, { authorization: `Bearer ${live}` });
+        await socket.next("hello");
+        const other = replicas.find((x) => x !== r)!;
+        await fetch(`${other.url}/v1/session`, { method: "DELETE", headers: { authorization: `Bearer ${live}` } });
+        await socket.next("session.ended");
+        await fetch(`${r.url}/v1/events`); // a plain GET, not an upgrade: 404 from the app
       }
       // Enough scrapes for rate() over the substituted 20 s window.
       await new Promise((res) => setTimeout(res, 6_000));

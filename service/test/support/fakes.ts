@@ -35,7 +35,7 @@ export class MemorySessionStore implements SessionStore {
   async revoke(_userId: string, id: string) {
     return this.sessions.delete(id);
   }
-  async revokeAll(userId: string, keep?: string) {
+  async revokeAll(userId: string, _reason: string, keep?: string) {
     const ids = [...this.sessions.values()].filter((s) => s.userId === userId && s.id !== keep).map((s) => s.id);
     ids.forEach((id) => this.sessions.delete(id));
     return ids;

@@ -1,5 +1,5 @@
 // The Redis client: always found through Sentinel, never a fixed master address.
-import { Redis } from "ioredis";
+import { Redis, type RedisOptions } from "ioredis";
 import type { Config } from "../../config.js";
 
 export interface RedisEvents {
@@ -14,7 +14,7 @@ export interface RedisEvents {
 const closing = new WeakSet<Redis>();
 const RESTART_DELAY_MS = 500;
 
-export function createRedis(cfg: Config["redis"], name: string, events: RedisEvents = {}): Redis {
+export function createRedis(cfg: Config["redis"], name: string, events: RedisEvents = {}, options: RedisOptions = {}): Redis {
   const redis = new Redis({
     sentinels: cfg.sentinels,
     name: cfg.masterName,
@@ -36,6 +36,7 @@ export function createRedis(cfg: Config["redis"], name: string, events: RedisEve
     lazyConnect: true,
     // Commands issued in one tick share one socket write: under a login storm that is most of the CPU saved.
     enableAutoPipelining: true,
+    ...options,
   });
   let lastMaster: string | null = null;
   redis.on("error", (err: Error) => events.onError?.(err));

@@ -1,13 +1,24 @@
 // Sessions in Redis. Per session a hash; per user an index (sorted set by creation time); one cluster-wide
 // sorted set by expiry for the active count. Every operation touches one session, or the sessions of one
 // user: never a SCAN or KEYS, never a loop over other users. One user's keys share the hash tag {u:<id>}.
+// Each change a user's live connections must hear of (an eviction, a revocation, new roles) is announced by
+// the script that makes it, with SPUBLISH on the user's channel: atomically, with no extra round trip.
 import type { ChainableCommander, Redis, Result } from "ioredis";
 import { unavailable } from "../../auth/errors.js";
-import type { NewSession, SessionStore, StoredSession } from "../../auth/ports.js";
+import type { EndReason, NewSession, SessionStore, StoredSession } from "../../auth/ports.js";
 import { ReplicaAck } from "./replica-ack.js";
 
-const CREATE = `
-local idx, skey, prefix = KEYS[1], KEYS[2], ARGV[1]
+// ended(channel, ids, reason, at): announces that the sessions `ids` ended.
+const ENDED = `
+local function ended(channel, ids, reason, at)
+  if #ids > 0 then
+    redis.call('SPUBLISH', channel, cjson.encode({t = 'ended', ids = ids, r = reason, at = tonumber(at)}))
+  end
+end
+`;
+
+const CREATE = `${ENDED}
+local idx, skey, prefix, channel = KEYS[1], KEYS[2], ARGV[1], ARGV[7]
 local sid, max, created, expireAt, idxExpireAt = ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[6]
 for _, m in ipairs(redis.call('ZRANGE', idx, 0, -1)) do
   if redis.call('EXISTS', prefix .. m) == 0 then redis.call('ZREM', idx, m) end
@@ -20,10 +31,11 @@ while n >= max do
   evicted[#evicted + 1] = oldest[1]
   n = n - 1
 end
-redis.call('HSET', skey, unpack(ARGV, 7))
+redis.call('HSET', skey, unpack(ARGV, 8))
 redis.call('PEXPIREAT', skey, expireAt)
 redis.call('ZADD', idx, created, sid)
 redis.call('PEXPIREAT', idx, idxExpireAt)
+ended(channel, evicted, 'evicted', created)
 return evicted
 `;
 
@@ -34,12 +46,16 @@ redis.call('PEXPIREAT', KEYS[1], ARGV[2])
 return 1
 `;
 
-const REVOKE = `
+// ARGV: sid, channel, reason, now. An empty reason announces nothing (a refused login's own session).
+const REVOKE = `${ENDED}
 redis.call('ZREM', KEYS[1], ARGV[1])
-return redis.call('DEL', KEYS[2])
+local removed = redis.call('DEL', KEYS[2])
+if removed == 1 and ARGV[3] ~= '' then ended(ARGV[2], {ARGV[1]}, ARGV[3], ARGV[4]) end
+return removed
 `;
 
-const REVOKE_ALL = `
+// ARGV: prefix, keep, channel, reason, now.
+const REVOKE_ALL = `${ENDED}
 local removed = {}
 for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   if m ~= ARGV[2] then
@@ -47,13 +63,17 @@ for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
     redis.call('ZREM', KEYS[1], m)
   end
 end
+ended(ARGV[3], removed, ARGV[4], ARGV[5])
 return removed
 `;
 
+// ARGV: prefix, roles (JSON), channel, now.
 const SET_ROLES = `
 for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   if redis.call('EXISTS', ARGV[1] .. m) == 1 then redis.call('HSET', ARGV[1] .. m, 'ro', ARGV[2]) end
 end
+-- Concatenated, not cjson.encode: cjson turns an empty roles array into {}.
+redis.call('SPUBLISH', ARGV[3], '{"t":"updated","roles":' .. ARGV[2] .. ',"at":' .. ARGV[4] .. '}')
 return 1
 `;
 
@@ -61,9 +81,9 @@ declare module "ioredis" {
   interface RedisCommander<Context> {
     sessionCreate(idx: string, skey: string, ...args: (string | number)[]): Result<string[], Context>;
     sessionTouch(skey: string, lastSeen: number, expireAt: number): Result<number, Context>;
-    sessionRevoke(idx: string, skey: string, sid: string): Result<number, Context>;
-    sessionRevokeAll(idx: string, prefix: string, keep: string): Result<string[], Context>;
-    sessionSetRoles(idx: string, prefix: string, roles: string): Result<number, Context>;
+    sessionRevoke(idx: string, skey: string, sid: string, channel: string, reason: string, now: number): Result<number, Context>;
+    sessionRevokeAll(idx: string, prefix: string, keep: string, channel: string, reason: string, now: number): Result<string[], Context>;
+    sessionSetRoles(idx: string, prefix: string, roles: string, channel: string, now: number): Result<number, Context>;
   }
 }
 
@@ -114,7 +134,7 @@ export class RedisSessionStore implements SessionStore {
         .pipeline()
         .sessionCreate(
           indexKey(s.userId), sessionKey(s.userId, s.id), sessionPrefix(s.userId),
-          s.id, maxPerUser, s.createdAt, expireAt, s.expiresAt, ...fields,
+          s.id, maxPerUser, s.createdAt, expireAt, s.expiresAt, eventChannel(s.userId), ...fields,
         )
         .zadd(ACTIVE_KEY, expireAt, member(s.userId, s.id))
         .zremrangebyscore(ACTIVE_KEY, "-inf", s.createdAt),
@@ -124,7 +144,7 @@ export class RedisSessionStore implements SessionStore {
         await this.exec(
           this.redis
             .pipeline()
-            .sessionRevoke(indexKey(s.userId), sessionKey(s.userId, s.id), s.id)
+            .sessionRevoke(indexKey(s.userId), sessionKey(s.userId, s.id), s.id, eventChannel(s.userId), "", s.createdAt)
             .zrem(ACTIVE_KEY, member(s.userId, s.id)),
         ).catch(this.onError);
       },
@@ -194,19 +214,19 @@ export class RedisSessionStore implements SessionStore {
   // (or a demotion) that the master loses with its replica unaware would come back after a failover. When no
   // replica acknowledges in time the change still stands on the master; it is reported through onShortfall.
 
-  async revoke(userId: string, sessionId: string): Promise<boolean> {
+  async revoke(userId: string, sessionId: string, reason: EndReason): Promise<boolean> {
     const [removed] = await this.sendDurably(
       this.durable
         .pipeline()
-        .sessionRevoke(indexKey(userId), sessionKey(userId, sessionId), sessionId)
+        .sessionRevoke(indexKey(userId), sessionKey(userId, sessionId), sessionId, eventChannel(userId), reason, Date.now())
         .zrem(ACTIVE_KEY, member(userId, sessionId)),
     );
     return Number(removed) === 1;
   }
 
-  async revokeAll(userId: string, keep = ""): Promise<string[]> {
+  async revokeAll(userId: string, reason: EndReason, keep = ""): Promise<string[]> {
     const [reply] = await this.sendDurably(
-      this.durable.pipeline().sessionRevokeAll(indexKey(userId), sessionPrefix(userId), keep),
+      this.durable.pipeline().sessionRevokeAll(indexKey(userId), sessionPrefix(userId), keep, eventChannel(userId), reason, Date.now()),
     );
     const removed = reply as string[];
     if (removed.length > 0) {
@@ -218,7 +238,7 @@ export class RedisSessionStore implements SessionStore {
 
   async setRoles(userId: string, roles: string[]): Promise<void> {
     await this.sendDurably(
-      this.durable.pipeline().sessionSetRoles(indexKey(userId), sessionPrefix(userId), JSON.stringify(roles)),
+      this.durable.pipeline().sessionSetRoles(indexKey(userId), sessionPrefix(userId), JSON.stringify(roles), eventChannel(userId), Date.now()),
     );
   }
 
@@ -250,6 +270,8 @@ const indexKey = (userId: string) => `${tag(userId)}:idx`;
 const sessionPrefix = (userId: string) => `${tag(userId)}:s:`;
 export const sessionKey = (userId: string, sessionId: string) => `${sessionPrefix(userId)}${sessionId}`;
 const member = (userId: string, sessionId: string) => `${userId}:${sessionId}`;
+/** The user's event channel: same hash tag as its keys, so sharded pub/sub keeps it on the keys' shard. */
+export const eventChannel = (userId: string) => `${tag(userId)}:ev`;
 
 function fromHash(id: string, h: Record<string, string>): StoredSession | null {
   if (!h.uid || !h.sh) return null;

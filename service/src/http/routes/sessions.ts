@@ -77,7 +77,7 @@ export function sessionRoutes(sessions: SessionService, loginDeps: LoginDeps, op
   router.delete("/v1/sessions/:id", auth, async (req, res) => {
     const { session } = callerOf(res);
     const id = String(req.params.id);
-    if (!(await sessions.revoke(session.userId, id, "logout"))) {
+    if (!(await sessions.revoke(session.userId, id, id === session.id ? "logout" : "revoked"))) {
       throw new HttpError("session_not_found", "no such session");
     }
     if (id === session.id) clearCookie(res);
