@@ -33,6 +33,7 @@ const B = { port: 3094, metrics: 9494 };
 const PING_S = 30;
 const TICK_S = 0.01; // /proc CPU ticks (CLK_TCK = 100)
 const PASSWORD = "realtime bench password";
+const INSPECT_PORT = 9230; // replica B's inspector: the bench asks it for a full GC before reading memory
 
 const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
 const pct = (xs: number[], p: number) => {
@@ -41,13 +42,13 @@ const pct = (xs: number[], p: number) => {
 };
 const f = (x: number, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : "-");
 
-function startReplica(port: number, metricsPort: number): Promise<ChildProcess> {
+function startReplica(port: number, metricsPort: number, nodeArgs: string[] = []): Promise<ChildProcess> {
   const env = {
     ...process.env, ...infraEnv(), HOST: "127.0.0.1", PORT: String(port), METRICS_PORT: String(metricsPort), LOG_LEVEL: "warn",
     BCRYPT_COST: "10", HASH_QUEUE_MAX: "100000", HASH_QUEUE_MAX_WAIT_MS: "600000", WS_MAX_CONNECTIONS: "50000",
     WS_PING_INTERVAL_S: String(PING_S), REGISTRATION: "open", COOKIE_SECURE: "false",
   };
-  const proc = spawn(process.execPath, [path.join(ROOT, "dist/main.js")], { env, stdio: ["ignore", "inherit", "inherit"] });
+  const proc = spawn(process.execPath, [...nodeArgs, path.join(ROOT, "dist/main.js")], { env, stdio: ["ignore", "inherit", "inherit"] });
   return (async () => {
     for (let i = 0; i < 150; i++) {
       try {
@@ -65,6 +66,32 @@ function startReplica(port: number, metricsPort: number): Promise<ChildProcess> 
 function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
   return (Number(fields[11]) + Number(fields[12])) * TICK_S; // utime + stime, threads included
+}
+
+/** A full garbage collection in replica B, through its inspector (Chrome DevTools protocol). */
+async function collectGarbage(): Promise<void> {
+  const [target] = (await (await fetch(`http://127.0.0.1:${INSPECT_PORT}/json/list`)).json()) as { webSocketDebuggerUrl: string }[];
+  const ws = new WebSocket(target!.webSocketDebuggerUrl);
+  await new Promise<void>((resolve, reject) => {
+    ws.once("open", () => ws.send(JSON.stringify({ id: 1, method: "HeapProfiler.collectGarbage" })));
+    ws.on("message", (data) => {
+      if ((JSON.parse((data as Buffer).toString("utf8")) as { id?: number }).id === 1) resolve();
+    });
+    ws.once("error", reject);
+  });
+  ws.close();
+  await sleep(500);
+}
+
+async function heapUsedBytes(metricsPort: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  return Number(/^nodejs_heap_size_used_bytes (\S+)/m.exec(text)![1]);
+}
+
+/** B's memory after a full GC: what its sockets hold, without the garbage a heartbeat left. */
+async function retained(pid: number): Promise<{ rss: number; heap: number }> {
+  await collectGarbage();
+  return { rss: rssBytes(pid), heap: await heapUsedBytes(B.metrics) };
 }
 
 function rssBytes(pid: number): number {
@@ -164,7 +191,7 @@ async function stormUsers(n: number): Promise<string[]> {
 
 async function main(): Promise<void> {
   const redis = sentinelRedis();
-  const [procA, procB] = await Promise.all([startReplica(A.port, A.metrics), startReplica(B.port, B.metrics)]);
+  const [procA, procB] = await Promise.all([startReplica(A.port, A.metrics), startReplica(B.port, B.metrics, [`--inspect=127.0.0.1:${INSPECT_PORT}`])]);
   const pidB = procB.pid!;
   try {
     const max = Math.max(...sizes);
@@ -180,6 +207,7 @@ async function main(): Promise<void> {
     await sleep(IDLE_S * 1000);
     const cpu0 = (cpuSeconds(pidB) - cpu) / IDLE_S;
     const redis0 = ((await redisCommands(redis)) - commands) / IDLE_S;
+    const gc0 = await retained(pidB);
     const validate0 = await validateFor(B.port, validator, 10);
 
     const idleRows: string[] = [];
@@ -194,9 +222,11 @@ async function main(): Promise<void> {
       const cpuK = (cpuSeconds(pidB) - cpu) / IDLE_S;
       const redisK = ((await redisCommands(redis)) - commands) / IDLE_S;
       const rss = rssBytes(pidB);
+      const gc = await retained(pidB);
       const pings = sockets.reduce((n, s) => n + s.pings, 0) / IDLE_S;
+      const kib = (bytes: number) => f(bytes / k / 1024, 2);
       idleRows.push(
-        `| ${k.toLocaleString("en")} | ${f((rss - rss0) / k / 1024, 2)} | ${f(((cpuK - cpu0) * 3600) / k, 2)} | ${f(cpuK * 100, 1)} | ${f(redisK - redis0, 1)} | ${f(pings, 1)} |`,
+        `| ${k.toLocaleString("en")} | ${kib(gc.heap - gc0.heap)} | ${kib(gc.rss - gc0.rss)} | ${kib(rss - rss0)} | ${f(((cpuK - cpu0) * 3600) / k, 3)} | ${f(cpuK * 100, 1)} | ${f(redisK - redis0, 1)} | ${f(pings, 1)} |`,
       );
       console.log(idleRows.at(-1));
     }
@@ -220,11 +250,11 @@ async function main(): Promise<void> {
     const out = [
       `Live events: replica B holds the sockets (WS_PING_INTERVAL_S=${PING_S}); measured over ${IDLE_S} s idle windows on this 2-core machine, the client in the same process as the load.`,
       "",
-      "| idle sockets on B | RSS per socket KiB | CPU per socket-hour (CPU s) | B's CPU % while idle | Redis commands/s (over no socket) | server pings/s |",
-      "|---|---|---|---|---|---|",
+      "| idle sockets on B | heap per socket KiB (after a full GC) | RSS per socket KiB (after a full GC) | RSS per socket KiB (end of the window, no forced GC) | CPU per socket-hour (CPU s) | B's CPU % while idle | Redis commands/s (over no socket) | server pings/s |",
+      "|---|---|---|---|---|---|---|---|",
       ...idleRows,
       "",
-      `Baseline with no socket: RSS ${f(rss0 / 1048576, 1)} MiB, CPU ${f(cpu0 * 100, 2)} %, Redis ${f(redis0, 1)} commands/s.`,
+      `Baseline with no socket: RSS ${f(rss0 / 1048576, 1)} MiB (${f(gc0.rss / 1048576, 1)} after a full GC, heap ${f(gc0.heap / 1048576, 1)} MiB), CPU ${f(cpu0 * 100, 2)} %, Redis ${f(redis0, 1)} commands/s.`,
       "",
       `Revocations through replica A of sessions whose sockets replica B holds (${k.toLocaleString("en")} other sockets open on B), from the DELETE /v1/session request to the socket's session.ended:`,
       "",
@@ -240,7 +270,7 @@ async function main(): Promise<void> {
       `| 0 | ${validate0.length} | ${f(pct(validate0, 50), 2)} | ${f(pct(validate0, 99), 2)} |`,
       `| ${k.toLocaleString("en")} | ${validateK.length} | ${f(pct(validateK, 50), 2)} | ${f(pct(validateK, 99), 2)} |`,
       "",
-      `Polling instead: the original design's clients validate every 10 s and post activity every 5 s, so ${k.toLocaleString("en")} users send ${f(pollRate, 0)} requests/s, each a database query there. The same users on sockets: ${idleRows.at(-1)!.split("|")[6]!.trim()} pings/s from the server and the Redis commands/s above, and a message only when something happens.`,
+      `Polling instead: the original design's clients validate every 10 s and post activity every 5 s, so ${k.toLocaleString("en")} users send ${f(pollRate, 0)} requests/s, each a database query there. The same users on sockets: ${idleRows.at(-1)!.split("|")[8]!.trim()} pings/s from the server and the Redis commands/s above, and a message only when something happens.`,
     ].join("\n");
     console.log(`\n${out}`);
     mkdirSync(path.join(STATE, "bench"), { recursive: true });

@@ -139,7 +139,7 @@ export async function createDependencies(config: Config, logger: Logger, options
   }, redisFailed);
   const hub = new RealtimeHub(
     { sessions, events, presence: presenceStore, clock, logger, metrics: metrics.realtime },
-    config.realtime,
+    { ...config.realtime, refreshIntervalMs: config.sessions.refreshIntervalS * 1000 },
   );
   metrics.realtime.source(() => hub.connections, () => presenceStore.onlineCount(clock.now()));
 

@@ -80,8 +80,8 @@ export interface SessionEventSource {
 export interface PresenceStore {
   /** Registers a connection unless the user already has `max` live ones; false when refused. */
   register(conn: PresenceConnection, max: number, now: number, ttlMs: number): Promise<boolean>;
-  /** Extends the given live connections (all of one user per call). */
-  refresh(userId: string, username: string, connIds: string[], now: number, ttlMs: number): Promise<void>;
+  /** Extends the given live connections, grouped by user (one round trip for many users). */
+  refresh(users: { userId: string; username: string; connIds: string[] }[], now: number, ttlMs: number): Promise<void>;
   unregister(conn: PresenceConnection, now: number): Promise<void>;
   /** Takes out users whose connections all expired without being closed (their replica was killed). */
   sweep(now: number): Promise<number>;

@@ -108,17 +108,16 @@ export class RedisPresenceStore implements PresenceStore {
     return Number(check(results)[0]) === 1;
   }
 
-  async refresh(userId: string, username: string, connIds: string[], now: number, ttlMs: number): Promise<void> {
+  async refresh(users: { userId: string; username: string; connIds: string[] }[], now: number, ttlMs: number): Promise<void> {
     const expiry = now + ttlMs;
-    const results = await this.guard(() =>
-      this.redis
-        .pipeline()
-        .presenceRefresh(connKey(userId), infoKey(userId), now, expiry, username, INFO_TTL_MS, ...connIds)
-        .zadd(EXPIRY_KEY, "GT", expiry, userId)
-        .zadd(BY_ID_KEY, 0, userId)
-        .exec(),
-    );
-    check(results);
+    const pipeline = this.redis.pipeline();
+    for (const u of users) {
+      pipeline
+        .presenceRefresh(connKey(u.userId), infoKey(u.userId), now, expiry, u.username, INFO_TTL_MS, ...u.connIds)
+        .zadd(EXPIRY_KEY, "GT", expiry, u.userId)
+        .zadd(BY_ID_KEY, 0, u.userId);
+    }
+    check(await this.guard(() => pipeline.exec()));
   }
 
   /** Takes out users whose connections all expired (their replica was killed): every replica, every heartbeat. */

@@ -13,7 +13,7 @@ import type { Readiness } from "../../readiness.js";
 import { tokenOf } from "../authenticate.js";
 import { HttpError, statusOf, type HttpErrorCode } from "../errors.js";
 import { requestIdOf } from "../request-id.js";
-import type { RealtimeHub } from "./hub.js";
+import type { Admission, RealtimeHub } from "./hub.js";
 
 export const EVENTS_PATH = "/v1/events";
 
@@ -114,16 +114,13 @@ export function createEventsGateway(deps: GatewayDeps, options: GatewayOptions) 
     handleUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
       const started = performance.now();
       ids.set(req, requestIdOf(req));
-      socket.on("error", () => socket.destroy());
+      socket.on("error", destroyOnError);
       admit(req).then(
         (admission) => {
           if (socket.destroyed) return void admission.cancel();
-          let attached = false;
-          socket.once("close", () => {
-            if (!attached) void admission.cancel();
-          });
+          const attached = cancelUnlessAttached(socket, admission);
           wss.handleUpgrade(req, socket, head, (ws) => {
-            attached = true;
+            attached();
             admission.attach(ws);
             log(req, 101, started);
           });
@@ -132,6 +129,21 @@ export function createEventsGateway(deps: GatewayDeps, options: GatewayOptions) 
       );
     },
   };
+}
+
+/** A socket error ends it; not a closure, which would keep the upgrade's whole scope alive with the socket. */
+function destroyOnError(this: Duplex): void {
+  this.destroy();
+}
+
+/**
+ * Cancels the admission if the client goes away before the handshake completes. The listener is a closure of its
+ * own, removed once attached: one that shared the upgrade's scope would keep its request alive with the socket.
+ */
+function cancelUnlessAttached(socket: Duplex, admission: Admission): () => void {
+  const cancel = () => void admission.cancel();
+  socket.once("close", cancel);
+  return () => socket.off("close", cancel);
 }
 
 function asRefusal(err: unknown): Refusal {

@@ -13,6 +13,8 @@ import { CLOSE, type ServerMessage, type ServerMessageType } from "./messages.js
 
 export interface HubOptions {
   pingIntervalS: number;
+  /** SESSION_REFRESH_INTERVAL_S in ms: how often a socket's session is re-validated (and its expiry slid). */
+  refreshIntervalMs: number;
   maxBufferedBytes: number;
   maxConnections: number;
   maxConnectionsPerUser: number;
@@ -54,10 +56,31 @@ interface Connection {
   alive: boolean;
   stopEvents: () => void;
   ended: boolean;
+  /** When the session was last re-validated (the heartbeat does it once per SESSION_REFRESH_INTERVAL_S). */
+  checkedAt: number;
+}
+
+/** Holds a new socket's events until it is attached, then hands them (and later ones) to it. */
+class Relay {
+  private early: SessionEvent[] | null = [];
+  private deliver?: (event: SessionEvent) => void;
+
+  readonly handle = (event: SessionEvent): void => {
+    if (this.deliver) this.deliver(event);
+    else this.early?.push(event);
+  };
+
+  bind(deliver: (event: SessionEvent) => void): void {
+    this.deliver = deliver;
+    for (const event of this.early ?? []) deliver(event);
+    this.early = null;
+  }
 }
 
 /** How often admins' sockets hear the online count (only when it changed). */
 const PRESENCE_PUSH_MS = 2000;
+/** Users whose presence one pipeline refreshes. */
+const PRESENCE_BATCH = 500;
 /** A closed socket is forced shut if the peer has not answered the close in this long. */
 const CLOSE_GRACE_MS = 5000;
 
@@ -107,10 +130,9 @@ export class RealtimeHub {
     this.admitting++;
     const { session } = valid;
     const presence = { userId: session.userId, username: session.username, connId: `${this.replica}:${(this.next++).toString(36)}` };
+    const relay = new Relay();
     let registered = false;
     let stopEvents: (() => void) | undefined;
-    let target: ((event: SessionEvent) => void) | undefined;
-    const early: SessionEvent[] = [];
     const undo = async () => {
       stopEvents?.();
       if (registered) await this.deps.presence.unregister(presence, this.deps.clock.now()).catch(() => undefined);
@@ -120,17 +142,10 @@ export class RealtimeHub {
       if (!registered) {
         throw new HttpError("too_many_connections", `at most ${this.options.maxConnectionsPerUser} live connections per user`);
       }
-      stopEvents = await this.deps.events.subscribe(session.userId, (event) => (target ? target(event) : early.push(event)));
+      stopEvents = await this.deps.events.subscribe(session.userId, relay.handle);
       const still = await this.deps.sessions.revalidate(token);
       if (!still || still.session.id !== session.id) throw new HttpError("invalid_session", "no valid session");
-      return {
-        attach: (ws) => {
-          const conn = this.attach(ws, presence.connId, token, still, stopEvents!);
-          target = (event) => this.onEvent(conn, event);
-          for (const event of early.splice(0)) target(event);
-        },
-        cancel: undo,
-      };
+      return { attach: this.attacher(presence.connId, token, still, stopEvents, relay), cancel: undo };
     } catch (err) {
       await undo();
       throw err;
@@ -139,21 +154,22 @@ export class RealtimeHub {
     }
   }
 
-  private attach(ws: WebSocket, connId: string, token: string, valid: ValidSession, stopEvents: () => void): Connection {
-    const { session } = valid;
-    const conn: Connection = {
-      id: connId,
-      ws,
-      token,
-      userId: session.userId,
-      username: session.username,
-      sessionId: session.id,
-      admin: session.roles.includes("admin"),
-      expiresAt: valid.idleExpiresAt,
-      alive: true,
-      stopEvents,
-      ended: false,
+  /**
+   * What attaches the socket: a function of its own, so that a live connection keeps only what it needs (its
+   * Connection), not the admission's scope (two copies of the session, the upgrade's request): thousands of
+   * idle sockets are what a replica holds.
+   */
+  private attacher(connId: string, token: string, valid: ValidSession, stopEvents: () => void, relay: Relay): (ws: WebSocket) => void {
+    const s = valid.session;
+    const fields = { id: connId, token, userId: s.userId, username: s.username, sessionId: s.id, admin: s.roles.includes("admin"), expiresAt: valid.idleExpiresAt };
+    return (ws) => {
+      const conn = this.attach(ws, fields, stopEvents);
+      relay.bind(this.onEvent.bind(this, conn));
     };
+  }
+
+  private attach(ws: WebSocket, fields: Pick<Connection, "id" | "token" | "userId" | "username" | "sessionId" | "admin" | "expiresAt">, stopEvents: () => void): Connection {
+    const conn: Connection = { ...fields, ws, alive: true, stopEvents, ended: false, checkedAt: this.deps.clock.now() };
     let set = this.byUser.get(conn.userId);
     if (!set) {
       set = new Set();
@@ -162,10 +178,10 @@ export class RealtimeHub {
     set.add(conn);
     this.count++;
     if (conn.admin) this.admins++;
-    ws.on("pong", () => (conn.alive = true));
-    ws.on("message", (data, isBinary) => this.onMessage(conn, data, isBinary));
-    ws.on("close", () => void this.detach(conn));
-    ws.on("error", (err) => this.deps.logger.debug({ err: { message: err.message } }, "websocket error"));
+    ws.on("pong", this.onPong.bind(this, conn));
+    ws.on("message", this.onMessage.bind(this, conn));
+    ws.on("close", this.detach.bind(this, conn));
+    ws.on("error", this.onError);
     this.send(conn, {
       type: "hello",
       sessionId: conn.sessionId,
@@ -177,6 +193,12 @@ export class RealtimeHub {
     if (conn.admin) void this.pushPresence(conn);
     return conn;
   }
+
+  private onPong(conn: Connection): void {
+    conn.alive = true;
+  }
+
+  private readonly onError = (err: Error) => this.deps.logger.debug({ err: { message: err.message } }, "websocket error");
 
   /** Every socket is told to re-validate: events published while the subscription was down may be lost. */
   resync(): void {
@@ -279,13 +301,17 @@ export class RealtimeHub {
     } catch {
       return; // the store is unavailable: keep the socket; the next heartbeat looks again
     }
-    if (!valid) return this.end(conn, this.deps.clock.now() >= conn.expiresAt ? "expired" : "revoked");
+    conn.checkedAt = this.deps.clock.now();
+    if (!valid) return this.end(conn, conn.checkedAt >= conn.expiresAt ? "expired" : "revoked");
     conn.expiresAt = valid.idleExpiresAt;
     this.scheduleExpiry(conn);
   }
 
   private async beat(): Promise<void> {
     const now = this.deps.clock.now();
+    let batch: { userId: string; username: string; connIds: string[] }[] = [];
+    const refresh = (users: typeof batch) =>
+      this.deps.presence.refresh(users, now, this.presenceTtlMs).catch((err: unknown) => this.deps.logger.warn({ err }, "presence refresh failed"));
     for (const [userId, set] of this.byUser) {
       const live: Connection[] = [];
       for (const conn of set) {
@@ -296,13 +322,17 @@ export class RealtimeHub {
         conn.alive = false;
         conn.ws.ping();
         live.push(conn);
-        void this.revalidate(conn);
+        // Like a polling client's validation: at most once per refresh interval, which also slides the expiry.
+        if (now - conn.checkedAt >= this.options.refreshIntervalMs) void this.revalidate(conn);
       }
       if (live.length === 0) continue;
-      this.deps.presence
-        .refresh(userId, live[0]!.username, live.map((c) => c.id), now, this.presenceTtlMs)
-        .catch((err: unknown) => this.deps.logger.warn({ err }, "presence refresh failed"));
+      batch.push({ userId, username: live[0]!.username, connIds: live.map((c) => c.id) });
+      if (batch.length === PRESENCE_BATCH) {
+        void refresh(batch);
+        batch = [];
+      }
     }
+    if (batch.length > 0) void refresh(batch);
     await this.deps.presence.sweep(now).catch(() => undefined);
   }
 
