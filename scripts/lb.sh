@@ -29,7 +29,14 @@ pid $PIDFILE;
 error_log $LOGS/nginx-error.log warn;
 events { worker_connections 4096; }
 http {
-  access_log $LOGS/nginx-access.log;
+  # The caller's X-Request-Id when it is valid (the service's own rule), else nginx's: one id end to end.
+  map \$http_x_request_id \$auth_request_id {
+    "~^[A-Za-z0-9._:-]{1,128}\$" \$http_x_request_id;
+    default \$request_id;
+  }
+  log_format auth_cluster '\$remote_addr [\$time_local] "\$request" \$status \$body_bytes_sent '
+                          '\$request_time \$upstream_addr request_id=\$auth_request_id';
+  access_log $LOGS/nginx-access.log auth_cluster;
   client_body_temp_path $DIR/tmp/body;
   proxy_temp_path $DIR/tmp/proxy;
   fastcgi_temp_path $DIR/tmp/fastcgi;
@@ -41,6 +48,19 @@ $servers  }
 $sockets  }
   server {
     listen 127.0.0.1:$LB_PORT;
+    # nginx refuses a client's TRACE itself, with an HTML 405 and no Allow header; hand it to a replica instead,
+    # which answers as for any method a path lacks (405 method_not_allowed with Allow, or 404).
+    error_page 405 = @method_not_allowed;
+    location @method_not_allowed {
+      proxy_pass http://auth_cluster;
+      proxy_method TRACE;
+      proxy_pass_request_body off;
+      proxy_set_header Content-Length "";
+      proxy_set_header Host \$host;
+      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+      proxy_set_header X-Request-Id \$auth_request_id;
+      proxy_connect_timeout 1s;
+    }
     # Live session events: the WebSocket upgrade goes through; the socket stays open between the server's pings
     # (WS_PING_INTERVAL_S, 30 s), so the read timeout is well above that.
     location = /v1/events {
@@ -50,7 +70,7 @@ $sockets  }
       proxy_set_header Connection "upgrade";
       proxy_set_header Host \$host;
       proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
-      proxy_set_header X-Request-Id \$request_id;
+      proxy_set_header X-Request-Id \$auth_request_id;
       proxy_connect_timeout 1s;
       proxy_read_timeout 90s;
       proxy_send_timeout 90s;
@@ -61,7 +81,7 @@ $sockets  }
       proxy_pass http://auth_cluster;
       proxy_set_header Host \$host;
       proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
-      proxy_set_header X-Request-Id \$request_id;
+      proxy_set_header X-Request-Id \$auth_request_id;
       proxy_connect_timeout 1s;
       proxy_read_timeout 60s;
       # Retry on another replica only when the connection failed or timed out. nginx never resends a
