@@ -23,7 +23,8 @@ DEMO_PAGE=true
 WS_PING_INTERVAL_S=5
 ENV
 
-stamp=$(cat "$STATE/service.env" "$STATE/local.env" "$ROOT/dist/main.js" 2>/dev/null | sha256sum | cut -c1-16)
+# The stamp covers the whole build, not only main.js: a change in any module restarts the replicas.
+stamp=$( { cat "$STATE/service.env" "$STATE/local.env" 2>/dev/null; find "$ROOT/dist" -type f -name '*.js' -print0 | sort -z | xargs -0 cat; } | sha256sum | cut -c1-16)
 for i in $("$ROOT/scripts/replicas.sh" status | awk '/pid/ {sub("replica-", "", $1); print $1}'); do
   if [ "$i" -gt "$replicas" ] || [ "$(cat "$RUN/replicas.stamp" 2>/dev/null)" != "$stamp" ]; then
     "$ROOT/scripts/replicas.sh" stop "$i"
