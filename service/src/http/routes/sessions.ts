@@ -1,11 +1,11 @@
 // Log in, validate, log out, list and revoke sessions.
 import { Router, type Request, type Response } from "express";
-import { z } from "zod";
 import { login, type LoginDeps } from "../../auth/login.js";
 import type { SessionService } from "../../auth/sessions.js";
 import type { StoredSession } from "../../auth/ports.js";
 import { authenticate, callerOf, optionalCallerOf } from "../authenticate.js";
 import { HttpError } from "../errors.js";
+import { requests } from "../schemas.js";
 import { parseBody } from "../validate.js";
 
 export interface SessionRouteOptions {
@@ -13,8 +13,6 @@ export interface SessionRouteOptions {
   cookieSecure: boolean;
   allowedOrigins: readonly string[];
 }
-
-const credentials = z.object({ username: z.string().max(1024), password: z.string().max(4096) });
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -30,7 +28,7 @@ export function sessionRoutes(sessions: SessionService, loginDeps: LoginDeps, op
   const clearCookie = (res: Response) => res.clearCookie(opts.cookieName, cookie);
 
   router.post("/v1/sessions", async (req: Request, res: Response) => {
-    const input = parseBody(credentials, req);
+    const input = parseBody(requests.credentials, req);
     const result = await login(loginDeps, input, { ip: req.ip ?? "", userAgent: req.get("user-agent") ?? "" });
     res.cookie(opts.cookieName, result.token, { ...cookie, expires: new Date(result.session.expiresAt) });
     res.status(201).json({

@@ -1,10 +1,10 @@
 // Registration, password change, and the admin operations on users.
 import { Router, type Request, type Response } from "express";
-import { z } from "zod";
 import { changePassword, register, updateUser, type AccountDeps } from "../../auth/accounts.js";
 import type { SessionService } from "../../auth/sessions.js";
 import { authenticate, callerOf, optionalCallerOf, requireAdmin } from "../authenticate.js";
 import { HttpError } from "../errors.js";
+import { requests, userIdParam } from "../schemas.js";
 import { parseBody } from "../validate.js";
 
 export interface UserRouteOptions {
@@ -13,25 +13,13 @@ export interface UserRouteOptions {
   allowedOrigins: readonly string[];
 }
 
-const role = z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, "roles are lower-case names of at most 32 characters");
-const registration = z.object({
-  username: z.string().max(1024),
-  password: z.string().max(4096),
-  roles: z.array(role).max(16).optional(),
-});
-const passwordChange = z.object({ currentPassword: z.string().max(4096), newPassword: z.string().max(4096) });
-const userPatch = z
-  .object({ disabled: z.boolean().optional(), roles: z.array(role).max(16).optional() })
-  .strict()
-  .refine((p) => p.disabled !== undefined || p.roles !== undefined, "give disabled or roles");
-
 export function userRoutes(sessions: SessionService, accounts: AccountDeps, opts: UserRouteOptions): Router {
   const router = Router();
   const auth = authenticate(sessions, opts);
   const maybeAuth = authenticate(sessions, { ...opts, required: false });
 
   router.post("/v1/users", maybeAuth, async (req: Request, res: Response) => {
-    const input = parseBody(registration, req);
+    const input = parseBody(requests.registration, req);
     const isAdmin = optionalCallerOf(res)?.session.roles.includes("admin") ?? false;
     if (opts.registration === "admin" && !isAdmin) {
       if (!optionalCallerOf(res)) throw new HttpError("invalid_session", "registration needs an admin session");
@@ -43,19 +31,21 @@ export function userRoutes(sessions: SessionService, accounts: AccountDeps, opts
   });
 
   router.put("/v1/password", auth, async (req, res) => {
-    const input = parseBody(passwordChange, req);
+    const input = parseBody(requests.passwordChange, req);
     const { session } = callerOf(res);
     await changePassword(accounts, { userId: session.userId, sessionId: session.id }, input);
     res.status(204).end();
   });
 
   router.delete("/v1/users/:id/sessions", auth, requireAdmin, async (req, res) => {
-    const revoked = await sessions.revokeAll(String(req.params.id), "admin");
+    const id = userIdParam.safeParse(req.params.id);
+    if (!id.success) throw new HttpError("user_not_found", "no such user");
+    const revoked = await sessions.revokeAll(id.data, "admin");
     res.json({ revoked });
   });
 
   router.patch("/v1/users/:id", auth, requireAdmin, async (req: Request, res: Response) => {
-    const patch = parseBody(userPatch, req);
+    const patch = parseBody(requests.userPatch, req);
     res.json(await updateUser(accounts, String(req.params.id), patch));
   });
 
