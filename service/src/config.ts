@@ -65,6 +65,11 @@ const settings = {
   PORT: { schema: int(1, 65535), default: "3000" },
   METRICS_PORT: { schema: int(1, 65535), default: "9464" },
   LOG_LEVEL: { schema: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]), default: "info" },
+  ACCESS_LOG_SAMPLE_RATE: {
+    schema: z.string().trim().regex(/^(0(\.\d+)?|1(\.0+)?)$/, "a fraction from 0 to 1").transform(Number),
+    default: "0.01",
+  },
+  ACCESS_LOG_SLOW_MS: { schema: int(0, 600_000), default: "500" },
   TRUSTED_PROXIES: { schema: list, default: "" },
   SHUTDOWN_GRACE_MS: { schema: int(0, 600_000), default: "10000" },
   SHUTDOWN_DELAY_MS: { schema: int(0, 600_000), default: "0" },
@@ -201,6 +206,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, readFile = defa
       cookieSecure: r.COOKIE_SECURE,
       allowedOrigins: r.ALLOWED_ORIGINS,
       demoPage: r.DEMO_PAGE,
+      accessLog: { sampleRate: r.ACCESS_LOG_SAMPLE_RATE, slowMs: r.ACCESS_LOG_SLOW_MS },
     },
     realtime: {
       pingIntervalS: r.WS_PING_INTERVAL_S,

@@ -46,7 +46,8 @@ app.kubernetes.io/component: api
 {{/* values.config key → the service's environment variable (service/src/config.ts). */}}
 {{- define "auth.configEnv" -}}
 {{- $map := dict
-  "logLevel" "LOG_LEVEL" "trustedProxies" "TRUSTED_PROXIES" "shutdownDelayMs" "SHUTDOWN_DELAY_MS"
+  "logLevel" "LOG_LEVEL" "accessLogSampleRate" "ACCESS_LOG_SAMPLE_RATE" "accessLogSlowMs" "ACCESS_LOG_SLOW_MS"
+  "trustedProxies" "TRUSTED_PROXIES" "shutdownDelayMs" "SHUTDOWN_DELAY_MS"
   "shutdownGraceMs" "SHUTDOWN_GRACE_MS" "readinessCacheMs" "READINESS_CACHE_MS"
   "redisCommandTimeoutMs" "REDIS_COMMAND_TIMEOUT_MS" "dbPoolSize" "DB_POOL_SIZE"
   "dbAcquireTimeoutMs" "DB_ACQUIRE_TIMEOUT_MS" "dbStatementTimeoutMs" "DB_STATEMENT_TIMEOUT_MS"

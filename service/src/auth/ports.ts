@@ -35,6 +35,9 @@ export interface StoredSession {
 
 export type NewSession = Omit<StoredSession, "lastSeenAt">;
 
+/** What validating a session reads: all of it but where it was created from (that is for listing). */
+export type SessionRecord = Omit<StoredSession, "ip" | "userAgent">;
+
 /** Why a session ended, as its live connections are told (`session.ended`). */
 export const END_REASONS = ["logout", "logout_all", "revoked", "evicted", "password_changed", "disabled", "expired"] as const;
 export type EndReason = (typeof END_REASONS)[number];
@@ -54,9 +57,9 @@ export interface SessionStore {
    * "evicted"). Returns evicted ids.
    */
   create(session: NewSession, maxPerUser: number, idleTimeoutMs: number): Promise<{ evicted: string[] }>;
-  get(userId: string, sessionId: string): Promise<StoredSession | null>;
+  get(userId: string, sessionId: string): Promise<SessionRecord | null>;
   /** Records activity: slides the idle expiry (never past expiresAt). */
-  touch(session: StoredSession, now: number, idleTimeoutMs: number): Promise<void>;
+  touch(session: SessionRecord, now: number, idleTimeoutMs: number): Promise<void>;
   list(userId: string): Promise<StoredSession[]>;
   /** Removes the session and announces it ended with `reason`; false when it did not exist. */
   revoke(userId: string, sessionId: string, reason: EndReason): Promise<boolean>;

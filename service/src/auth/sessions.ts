@@ -1,6 +1,6 @@
 // Issuing and checking sessions. A store failure propagates as "unavailable" and is never read as
 // "no session": express-session's habit of logging everyone out when Redis blinked is what this avoids.
-import type { Clock, EndReason, RevocationListener, RevocationReason, SessionStore, StoredSession, User } from "./ports.js";
+import type { Clock, EndReason, RevocationListener, RevocationReason, SessionRecord, SessionStore, StoredSession, User } from "./ports.js";
 import { formatToken, hashSecret, newSecret, newSessionId, parseToken, secretMatches } from "./tokens.js";
 
 export interface SessionPolicy {
@@ -27,7 +27,7 @@ export interface IssuedSession {
 }
 
 export interface ValidSession {
-  session: StoredSession;
+  session: SessionRecord;
   /** Idle expiry in ms: the earlier of lastSeen + idle timeout and the absolute end of life. */
   idleExpiresAt: number;
 }
@@ -130,7 +130,7 @@ export class SessionService {
     return this.policy.idleTimeoutS * 1000;
   }
 
-  private idleExpiry(s: StoredSession): number {
+  private idleExpiry(s: SessionRecord): number {
     return Math.min(s.expiresAt, s.lastSeenAt + this.idleMs);
   }
 }

@@ -213,7 +213,10 @@ export function buildOpenApi(config: Pick<Config, "http" | "auth">) {
       },
     };
     if (op.operationId === "openapi") {
-      (responsesOut["200"] as Record<string, unknown>).content = { "application/json": { schema: { type: "object" } } };
+      const ok = responsesOut["200"] as { content?: unknown; headers: Record<string, unknown> };
+      ok.content = { "application/json": { schema: { type: "object" } } };
+      ok.headers.ETag = { description: "Send it back as If-None-Match to get 304 while unchanged.", required: true, schema: { type: "string" } };
+      responsesOut["304"] = { description: "Not modified: the description matches If-None-Match.", headers: { "X-Request-Id": REQUEST_ID, ETag: ok.headers.ETag } };
     }
     if (op.operationId === "readiness") {
       responsesOut["503"] = { description: "Not ready.", headers: { "X-Request-Id": REQUEST_ID }, content: { "application/json": { schema: jsonSchema(responses.readiness, "output") } } };

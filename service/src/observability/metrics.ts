@@ -80,6 +80,10 @@ export function createMetrics() {
   };
   const logins = labelledCounter("auth_login_attempts_total", "Login attempts by result.", "result", LOGIN_RESULTS);
   const validations = labelledCounter("auth_session_validations_total", "Session validations by result.", "result", VALIDATION_RESULTS);
+  const validationSeries = Object.fromEntries(VALIDATION_RESULTS.map((result) => [result, validations.labels({ result })])) as Record<
+    (typeof VALIDATION_RESULTS)[number],
+    client.Counter.Internal
+  >;
   const revocations = labelledCounter("auth_session_revocations_total", "Sessions ended before their expiry, by reason.", "reason", REVOCATION_REASONS);
 
   const sessionSources: { count?: () => Promise<number> } = {};
@@ -165,6 +169,9 @@ export function createMetrics() {
     registers: [registry],
   });
 
+  // Bounded: the methods Node accepts × the route templates × the statuses the service answers.
+  const httpSeries = new Map<string, client.Histogram.Internal<"method" | "route" | "status_class">>();
+
   return {
     registry,
     hash: {
@@ -178,7 +185,8 @@ export function createMetrics() {
       source: (stats: () => HashPoolStats) => (hashPool.source.read = stats),
     },
     login: (result: LoginResult) => logins.inc({ result }),
-    validation: (result: (typeof VALIDATION_RESULTS)[number]) => validations.inc({ result }),
+    // Once per validated request: the labelled series looked up once.
+    validation: (result: (typeof VALIDATION_RESULTS)[number]) => validationSeries[result].inc(),
     revoked: (reason: RevocationReason, count: number) => revocations.inc({ reason }, count),
     sessionsSource: (count: () => Promise<number>) => (sessionSources.count = count),
     realtime: {
@@ -198,12 +206,21 @@ export function createMetrics() {
       failover: () => redisFailovers.inc(),
       restart: () => redisRestarts.inc(),
     },
-    /** Express middleware: one observation per request, labelled by the matched route template. */
+    /**
+     * Express middleware: one observation per request, labelled by the matched route template. The labelled
+     * series are looked up once and kept (prom-client would sort and hash the labels on every observation).
+     */
     http: ((req: Request, res: Response, next: NextFunction) => {
-      const end = httpDuration.startTimer();
-      res.on("finish", () => {
+      const start = performance.now();
+      res.once("finish", () => {
         const template = req.route ? `${req.baseUrl}${String((req.route as { path: string }).path)}` : "unmatched";
-        end({ method: req.method, route: template, status_class: `${Math.floor(res.statusCode / 100)}xx` });
+        const key = `${req.method} ${template} ${res.statusCode}`;
+        let series = httpSeries.get(key);
+        if (!series) {
+          series = httpDuration.labels({ method: req.method, route: template, status_class: `${Math.floor(res.statusCode / 100)}xx` });
+          httpSeries.set(key, series);
+        }
+        series.observe((performance.now() - start) / 1000);
       });
       next();
     }) as RequestHandler,

@@ -49,10 +49,28 @@ describe("HTTP app plumbing", () => {
     expect(none.headers["x-request-id"]).toMatch(/^[0-9a-f-]{36}$/);
   });
 
-  it("sets helmet's security headers", async () => {
-    const res = await request(fakeApp().app).get("/healthz");
+  it("sets the security headers a JSON API needs, and not the HTML page's", async () => {
+    const res = await request(fakeApp().app).get("/v1/session").set("authorization", `Bearer ${token}`);
     expect(res.headers["x-content-type-options"]).toBe("nosniff");
-    expect(res.headers["x-powered-by"]).toBeUndefined();
+    expect(res.headers["strict-transport-security"]).toMatch(/^max-age=\d+/);
+    expect(res.headers["content-security-policy"]).toBe("default-src 'none';frame-ancestors 'none'");
+    expect(res.headers["referrer-policy"]).toBe("no-referrer");
+    expect(res.headers["cache-control"]).toBe("no-store");
+    for (const absent of ["x-powered-by", "etag", "x-frame-options", "cross-origin-opener-policy", "x-xss-protection", "x-dns-prefetch-control"]) {
+      expect(res.headers[absent], absent).toBeUndefined();
+    }
+  });
+
+  it("serves the API description with an ETag, and 304 to a matching If-None-Match", async () => {
+    const { app } = fakeApp();
+    const first = await request(app).get("/v1/openapi.json");
+    expect(first.status).toBe(200);
+    expect(first.headers["cache-control"]).toBe("public, max-age=300");
+    const etag = first.headers.etag as string;
+    expect(etag).toMatch(/^"[A-Za-z0-9_-]{27}"$/);
+    const again = await request(app).get("/v1/openapi.json").set("if-none-match", etag);
+    expect(again.status).toBe(304);
+    expect(again.text).toBe("");
   });
 
   it("answers a wrong JSON type with 400 invalid_request, not 500", async () => {

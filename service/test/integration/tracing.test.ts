@@ -29,7 +29,8 @@ describe("tracing", () => {
       });
     });
     await new Promise<void>((r) => receiver.listen(4399, "127.0.0.1", r));
-    svc = await startService(3961, { OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4399", OTEL_BSP_SCHEDULE_DELAY: "100" });
+    // Every access line is written (ACCESS_LOG_SAMPLE_RATE=1): the test follows a successful request into the log.
+    svc = await startService(3961, { OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4399", OTEL_BSP_SCHEDULE_DELAY: "100", ACCESS_LOG_SAMPLE_RATE: "1" });
   });
   afterAll(async () => {
     svc?.proc.kill("SIGTERM");

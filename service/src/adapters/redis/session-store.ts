@@ -5,7 +5,7 @@
 // the script that makes it, with SPUBLISH on the user's channel: atomically, with no extra round trip.
 import type { ChainableCommander, Redis, Result } from "ioredis";
 import { unavailable } from "../../auth/errors.js";
-import type { EndReason, NewSession, SessionStore, StoredSession } from "../../auth/ports.js";
+import type { EndReason, NewSession, SessionRecord, SessionStore, StoredSession } from "../../auth/ports.js";
 import { ReplicaAck } from "./replica-ack.js";
 
 // ended(channel, ids, reason, at): announces that the sessions `ids` ended.
@@ -181,12 +181,14 @@ export class RedisSessionStore implements SessionStore {
     return values;
   }
 
-  async get(userId: string, sessionId: string): Promise<StoredSession | null> {
-    const h = await this.guard(() => this.redis.hgetall(sessionKey(userId, sessionId)));
-    return fromHash(sessionId, h);
+  /** The fields validation needs, not the whole hash (the user agent alone may be 256 bytes). */
+  async get(userId: string, sessionId: string): Promise<SessionRecord | null> {
+    const [uid, un, ro, sh, ca, ea, ls] = await this.guard(() => this.redis.hmget(sessionKey(userId, sessionId), ...RECORD_FIELDS));
+    if (!uid || !sh) return null;
+    return { id: sessionId, userId: uid, username: un ?? "", roles: rolesOf(ro), secretHash: sh, createdAt: Number(ca), expiresAt: Number(ea), lastSeenAt: Number(ls) };
   }
 
-  async touch(s: StoredSession, now: number, idleTimeoutMs: number): Promise<void> {
+  async touch(s: SessionRecord, now: number, idleTimeoutMs: number): Promise<void> {
     const expireAt = Math.min(s.expiresAt, now + idleTimeoutMs);
     await this.guard(() =>
       this.exec(
@@ -273,20 +275,24 @@ const member = (userId: string, sessionId: string) => `${userId}:${sessionId}`;
 /** The user's event channel: same hash tag as its keys, so sharded pub/sub keeps it on the keys' shard. */
 export const eventChannel = (userId: string) => `${tag(userId)}:ev`;
 
+const RECORD_FIELDS = ["uid", "un", "ro", "sh", "ca", "ea", "ls"] as const;
+
+function rolesOf(json: string | null | undefined): string[] {
+  try {
+    const parsed: unknown = JSON.parse(json ?? "[]");
+    return Array.isArray(parsed) ? parsed.filter((r): r is string => typeof r === "string") : [];
+  } catch {
+    return [];
+  }
+}
+
 function fromHash(id: string, h: Record<string, string>): StoredSession | null {
   if (!h.uid || !h.sh) return null;
-  let roles: string[] = [];
-  try {
-    const parsed: unknown = JSON.parse(h.ro ?? "[]");
-    if (Array.isArray(parsed)) roles = parsed.filter((r): r is string => typeof r === "string");
-  } catch {
-    roles = [];
-  }
   return {
     id,
     userId: h.uid,
     username: h.un ?? "",
-    roles,
+    roles: rolesOf(h.ro),
     secretHash: h.sh,
     createdAt: Number(h.ca),
     expiresAt: Number(h.ea),

@@ -1,6 +1,7 @@
 // GET /v1/openapi.json: the API's OpenAPI description, built once for this replica's settings (the cookie name,
-// the password minimum); public and cacheable. Every other method on a documented path is answered 405 with an
-// Allow header (OPTIONS: 204 with it), from the same operations table.
+// the password minimum); public and cacheable, with an ETag (304 to a matching If-None-Match). Every other method
+// on a documented path is answered 405 with an Allow header (OPTIONS: 204 with it), from the same operations table.
+import { createHash } from "node:crypto";
 import { Router, type NextFunction, type Request, type Response } from "express";
 import type { Config } from "../../config.js";
 import { sendError } from "../errors.js";
@@ -9,8 +10,14 @@ import { buildOpenApi, operations } from "../openapi.js";
 export function apiDescriptionRoutes(config: Pick<Config, "http" | "auth">): Router {
   const router = Router();
   const body = JSON.stringify(buildOpenApi(config));
-  router.get("/v1/openapi.json", (_req, res) => {
+  const etag = `"${createHash("sha256").update(body).digest("base64url").slice(0, 27)}"`;
+  router.get("/v1/openapi.json", (req, res) => {
     res.setHeader("Cache-Control", "public, max-age=300");
+    res.setHeader("ETag", etag);
+    if (req.fresh) {
+      res.status(304).end();
+      return;
+    }
     res.type("application/json").send(body);
   });
   return router;

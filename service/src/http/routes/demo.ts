@@ -6,6 +6,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import express, { Router } from "express";
+import helmet from "helmet";
 
 const CSP = [
   "default-src 'self'",
@@ -30,7 +31,9 @@ function demoDir(): string {
 export function demoRoutes(): Router {
   const router = Router();
   const files = express.static(demoDir(), { index: "index.html", redirect: false, fallthrough: true });
-  router.get(["/", "/index.html", "/demo.js", "/demo.css"], (req, res, next) => {
+  // An HTML page: helmet's full set of headers, then the page's own CSP.
+  const pageHeaders = helmet({ contentSecurityPolicy: false });
+  router.get(["/", "/index.html", "/demo.js", "/demo.css"], pageHeaders, (req, res, next) => {
     res.setHeader("Content-Security-Policy", CSP);
     res.setHeader("Cache-Control", "no-cache");
     files(req, res, next);
