@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "service/src/generated/", ".state/", "coverage/"] },
+  { ignores: ["dist/", "node_modules/", "service/src/generated/", ".state/", "coverage/", "service/bench/peers/"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
