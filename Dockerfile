@@ -5,7 +5,7 @@
 # Migrations run from the same image with the service's own runner (no schema engine, no download, no write):
 #   command: ["node", "dist/migrate.js"]   (needs DIRECT_DATABASE_URL; the chart's migration Job runs it)
 
-ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+ARG NODE_IMAGE=node:24.22.3-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app

