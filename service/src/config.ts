@@ -1,4 +1,5 @@
-// The one validated, frozen Config; the only reader of process.env (besides the tracing bootstrap).
+// The one validated, frozen Config; the only reader of process.env besides the tracing bootstrap (the SDK's OTEL_*
+// variables) and cli.ts (AUTH_CLI_PASSWORD: a password for one command, never part of the Config).
 import { readFileSync } from "node:fs";
 import os from "node:os";
 import { z } from "zod";
