@@ -10,10 +10,17 @@ export const need = (name: string) => {
   return v;
 };
 
-export const HELMS = { helm4: need("HELM4_BIN"), helm3: need("HELM3_BIN") };
+// Outside ./scripts/test.sh (a bare `npx vitest`) no helm is known: the chart tests are skipped with this reason
+// instead of failing at import. test.sh always sets the tools, so there they always run.
+const TOOLS = ["HELM4_BIN", "HELM3_BIN", "K8S_VERSION", "K8S_OPENAPI", "HADOLINT_BIN"];
+const missing = TOOLS.filter((name) => !process.env[name]);
+export const NO_CHART_TOOLS = missing.length > 0 ? `chart tests skipped: ${missing.join(", ")} not set (./scripts/test.sh installs helm 4 and 3 and sets them)` : "";
+if (NO_CHART_TOOLS) console.warn(NO_CHART_TOOLS);
+
+export const HELMS = { helm4: process.env.HELM4_BIN ?? "", helm3: process.env.HELM3_BIN ?? "" };
 export const CHART = path.join(ROOT, "charts/auth-cluster");
 // Render for the Kubernetes version whose OpenAPI the objects are checked against (scripts/lib.sh K8S_VERSION).
-export const KUBE_VERSION = need("K8S_VERSION");
+export const KUBE_VERSION = process.env.K8S_VERSION ?? "";
 
 export type Obj = { apiVersion: string; kind: string; metadata: { name: string; annotations?: Record<string, string> }; spec?: any; data?: Record<string, string> };
 
