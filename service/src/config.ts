@@ -1,8 +1,8 @@
 // The one validated, frozen Config; the only reader of process.env besides the tracing bootstrap (the SDK's OTEL_*
 // variables) and cli.ts (AUTH_CLI_PASSWORD: a password for one command, never part of the Config).
 import { readFileSync } from "node:fs";
-import os from "node:os";
 import { z } from "zod";
+import { availableCpus } from "./cpus.js";
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
   z
@@ -160,30 +160,6 @@ function parseRaw(env: NodeJS.ProcessEnv): Raw {
 function describe(schema: z.ZodType): string {
   const r = schema.safeParse("\u0000");
   return r.success ? "a value" : (r.error.issues[0]?.message ?? "a value");
-}
-
-/** The CPU quota of this process's cgroup as [quota, period], null when unlimited, undefined when unreadable. */
-function cgroupQuota(readFile: (p: string) => string): [number, number] | null | undefined {
-  try {
-    const [quota, period] = readFile("/sys/fs/cgroup/cpu.max").trim().split(/\s+/); // cgroup v2
-    return quota === "max" ? null : [Number(quota), Number(period)];
-  } catch {
-    // not cgroup v2: try v1
-  }
-  try {
-    const quota = Number(readFile("/sys/fs/cgroup/cpu/cpu.cfs_quota_us").trim()); // -1 = unlimited
-    return quota > 0 ? [quota, Number(readFile("/sys/fs/cgroup/cpu/cpu.cfs_period_us").trim())] : null;
-  } catch {
-    return undefined;
-  }
-}
-
-/** CPUs this process may use: the cgroup (v2 or v1) quota when one is set, else the host's. */
-export function availableCpus(readFile: (p: string) => string): number {
-  const host = os.availableParallelism();
-  const q = cgroupQuota(readFile);
-  if (!q || !(q[0] > 0 && q[1] > 0)) return host;
-  return Math.max(1, Math.min(host, Math.floor(q[0] / q[1])));
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, readFile = defaultReadFile) {

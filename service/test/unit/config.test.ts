@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import os from "node:os";
-import { ConfigError, availableCpus, loadConfig } from "../../src/config.js";
+import { ConfigError, loadConfig } from "../../src/config.js";
+import { availableCpus } from "../../src/cpus.js";
 
 const required = {
   REDIS_SENTINELS: "127.0.0.1:26379,sentinel-2:26380",

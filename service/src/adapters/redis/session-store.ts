@@ -3,89 +3,11 @@
 // user: never a SCAN or KEYS, never a loop over other users. One user's keys share the hash tag {u:<id>}.
 // Each change a user's live connections must hear of (an eviction, a revocation, new roles) is announced by
 // the script that makes it, with SPUBLISH on the user's channel: atomically, with no extra round trip.
-import type { ChainableCommander, Redis, Result } from "ioredis";
+import type { ChainableCommander, Redis } from "ioredis";
 import { unavailable } from "../../auth/errors.js";
 import type { EndReason, NewSession, SessionRecord, SessionStore, StoredSession } from "../../auth/ports.js";
 import { ReplicaAck } from "./replica-ack.js";
-
-// ended(channel, ids, reason, at): announces that the sessions `ids` ended.
-const ENDED = `
-local function ended(channel, ids, reason, at)
-  if #ids > 0 then
-    redis.call('SPUBLISH', channel, cjson.encode({t = 'ended', ids = ids, r = reason, at = tonumber(at)}))
-  end
-end
-`;
-
-const CREATE = `${ENDED}
-local idx, skey, prefix, channel = KEYS[1], KEYS[2], ARGV[1], ARGV[7]
-local sid, max, created, expireAt, idxExpireAt = ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[6]
-for _, m in ipairs(redis.call('ZRANGE', idx, 0, -1)) do
-  if redis.call('EXISTS', prefix .. m) == 0 then redis.call('ZREM', idx, m) end
-end
-local evicted = {}
-local n = redis.call('ZCARD', idx)
-while n >= max do
-  local oldest = redis.call('ZPOPMIN', idx)
-  redis.call('DEL', prefix .. oldest[1])
-  evicted[#evicted + 1] = oldest[1]
-  n = n - 1
-end
-redis.call('HSET', skey, unpack(ARGV, 8))
-redis.call('PEXPIREAT', skey, expireAt)
-redis.call('ZADD', idx, created, sid)
-redis.call('PEXPIREAT', idx, idxExpireAt)
-ended(channel, evicted, 'evicted', created)
-return evicted
-`;
-
-const TOUCH = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], 'ls', ARGV[1])
-redis.call('PEXPIREAT', KEYS[1], ARGV[2])
-return 1
-`;
-
-// ARGV: sid, channel, reason, now. An empty reason announces nothing (a refused login's own session).
-const REVOKE = `${ENDED}
-redis.call('ZREM', KEYS[1], ARGV[1])
-local removed = redis.call('DEL', KEYS[2])
-if removed == 1 and ARGV[3] ~= '' then ended(ARGV[2], {ARGV[1]}, ARGV[3], ARGV[4]) end
-return removed
-`;
-
-// ARGV: prefix, keep, channel, reason, now.
-const REVOKE_ALL = `${ENDED}
-local removed = {}
-for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  if m ~= ARGV[2] then
-    if redis.call('DEL', ARGV[1] .. m) == 1 then removed[#removed + 1] = m end
-    redis.call('ZREM', KEYS[1], m)
-  end
-end
-ended(ARGV[3], removed, ARGV[4], ARGV[5])
-return removed
-`;
-
-// ARGV: prefix, roles (JSON), channel, now.
-const SET_ROLES = `
-for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  if redis.call('EXISTS', ARGV[1] .. m) == 1 then redis.call('HSET', ARGV[1] .. m, 'ro', ARGV[2]) end
-end
--- Concatenated, not cjson.encode: cjson turns an empty roles array into {}.
-redis.call('SPUBLISH', ARGV[3], '{"t":"updated","roles":' .. ARGV[2] .. ',"at":' .. ARGV[4] .. '}')
-return 1
-`;
-
-declare module "ioredis" {
-  interface RedisCommander<Context> {
-    sessionCreate(idx: string, skey: string, ...args: (string | number)[]): Result<string[], Context>;
-    sessionTouch(skey: string, lastSeen: number, expireAt: number): Result<number, Context>;
-    sessionRevoke(idx: string, skey: string, sid: string, channel: string, reason: string, now: number): Result<number, Context>;
-    sessionRevokeAll(idx: string, prefix: string, keep: string, channel: string, reason: string, now: number): Result<string[], Context>;
-    sessionSetRoles(idx: string, prefix: string, roles: string, channel: string, now: number): Result<number, Context>;
-  }
-}
+import { CREATE, REVOKE, REVOKE_ALL, SET_ROLES, TOUCH } from "./session-scripts.js";
 
 export interface DurabilityPolicy {
   /** Replicas that must acknowledge a new session (Redis WAIT); 0 disables the wait. */
