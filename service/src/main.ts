@@ -6,7 +6,8 @@ import { ConfigError, loadConfig, type Config } from "./config.js";
 import { createDependencies } from "./dependencies.js";
 import { createEventsGateway } from "./http/realtime/gateway.js";
 import { createLogger, flushLogger } from "./observability/logger.js";
-import { createMetricsServer } from "./observability/metrics.js";
+import { httpMetrics } from "./observability/http-metrics.js";
+import { createMetricsServer } from "./observability/metrics-server.js";
 import { shutdownTracing } from "./observability/tracing.js";
 
 function configOrExit(): Config {
@@ -25,7 +26,7 @@ async function main(): Promise<void> {
   const config = configOrExit();
   const logger = createLogger(config.logLevel, undefined, true);
   const deps = await createDependencies(config, logger);
-  const app = createApp({ ...deps, config, logger, before: [deps.metrics.http] });
+  const app = createApp({ ...deps, config, logger, before: [httpMetrics(deps.metrics.httpDuration)] });
   const metricsServer = createMetricsServer(deps.metrics.registry);
   metricsServer.listen(config.http.metricsPort, config.http.host);
   // Listen once Redis and the database answer (or after 10 s regardless): a load balancer without readiness

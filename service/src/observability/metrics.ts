@@ -1,7 +1,6 @@
-// Prometheus metrics (prom-client), served on METRICS_PORT, never on the API port. Labels stay low-cardinality:
-// never a username, user id, IP, token or raw path.
-import http from "node:http";
-import type { NextFunction, Request, RequestHandler, Response } from "express";
+// The Prometheus metrics (prom-client) and what records them; served by metrics-server.ts on METRICS_PORT, never on
+// the API port; http-metrics.ts observes the request histogram. Labels stay low-cardinality: never a username,
+// user id, IP, token or raw path.
 import client from "prom-client";
 import type { LoginResult, RevocationReason } from "../auth/ports.js";
 import { REJECT_REASONS, type RejectReason } from "../http/realtime/gateway.js";
@@ -169,8 +168,6 @@ export function createMetrics() {
     registers: [registry],
   });
 
-  // Bounded: the methods Node accepts × the route templates × the statuses the service answers.
-  const httpSeries = new Map<string, client.Histogram.Internal<"method" | "route" | "status_class">>();
 
   return {
     registry,
@@ -206,37 +203,7 @@ export function createMetrics() {
       failover: () => redisFailovers.inc(),
       restart: () => redisRestarts.inc(),
     },
-    /**
-     * Express middleware: one observation per request, labelled by the matched route template. The labelled
-     * series are looked up once and kept (prom-client would sort and hash the labels on every observation).
-     */
-    http: ((req: Request, res: Response, next: NextFunction) => {
-      const start = performance.now();
-      res.once("finish", () => {
-        const template = req.route ? `${req.baseUrl}${String((req.route as { path: string }).path)}` : "unmatched";
-        const key = `${req.method} ${template} ${res.statusCode}`;
-        let series = httpSeries.get(key);
-        if (!series) {
-          series = httpDuration.labels({ method: req.method, route: template, status_class: `${Math.floor(res.statusCode / 100)}xx` });
-          httpSeries.set(key, series);
-        }
-        series.observe((performance.now() - start) / 1000);
-      });
-      next();
-    }) as RequestHandler,
+    /** The HTTP request histogram (http-metrics.ts observes it once per request). */
+    httpDuration,
   };
-}
-
-/** The metrics listener: GET /metrics only. */
-export function createMetricsServer(registry: client.Registry): http.Server {
-  return http.createServer((req, res) => {
-    if (req.method !== "GET" || req.url?.split("?")[0] !== "/metrics") {
-      res.writeHead(404, { "content-type": "application/json" }).end('{"error":"not_found"}');
-      return;
-    }
-    registry.metrics().then(
-      (text) => res.writeHead(200, { "content-type": registry.contentType }).end(text),
-      () => res.writeHead(500, { "content-type": "application/json" }).end('{"error":"internal"}'),
-    );
-  });
 }
