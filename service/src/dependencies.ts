@@ -19,12 +19,14 @@ import type { Config } from "./config.js";
 import type { Logger } from "./observability/logger.js";
 import { Readiness } from "./readiness.js";
 import { RealtimeHub } from "./http/realtime/hub.js";
+import { REJECT_REASONS, type RejectReason } from "./http/realtime/gateway.js";
+import { SERVER_MESSAGE_TYPES, type ServerMessageType } from "./http/realtime/messages.js";
 import { createMetrics, type Metrics } from "./observability/metrics.js";
 import { traceHash } from "./observability/hash-tracing.js";
 import { randomBytes } from "node:crypto";
 
 export interface Dependencies {
-  metrics: Metrics;
+  metrics: Metrics<RejectReason, ServerMessageType>;
   redis: Redis;
   /** The connection session writes and their WAIT use. */
   durableRedis: Redis;
@@ -48,7 +50,7 @@ export interface DependencyOptions {
 }
 
 export async function createDependencies(config: Config, logger: Logger, options: DependencyOptions = {}): Promise<Dependencies> {
-  const metrics = createMetrics();
+  const metrics = createMetrics({ rejectReasons: REJECT_REASONS, messageTypes: SERVER_MESSAGE_TYPES });
   const redis = createRedis(config.redis, "auth-cluster", {
     onError: (err) => {
       metrics.redis.error();

@@ -3,8 +3,6 @@
 // user id, IP, token or raw path.
 import client from "prom-client";
 import type { LoginResult, RevocationReason } from "../auth/ports.js";
-import { REJECT_REASONS, type RejectReason } from "../http/realtime/gateway.js";
-import { SERVER_MESSAGE_TYPES, type ServerMessageType } from "../http/realtime/messages.js";
 
 export const LOGIN_RESULTS: LoginResult[] = ["success", "invalid_credentials", "rate_limited", "overloaded", "unavailable", "error"];
 export const REVOCATION_REASONS: RevocationReason[] = ["logout", "logout_all", "revoked", "evicted_by_policy", "password_change", "admin", "disabled"];
@@ -23,9 +21,15 @@ export interface HashPoolStats {
   poolSize: number;
 }
 
-export type Metrics = ReturnType<typeof createMetrics>;
+/** The label values the realtime layer uses, handed in by the composition root (no import runs up into http/). */
+export interface RealtimeLabels<R extends string, M extends string> {
+  rejectReasons: readonly R[];
+  messageTypes: readonly M[];
+}
 
-export function createMetrics() {
+export type Metrics<R extends string = string, M extends string = string> = ReturnType<typeof createMetrics<R, M>>;
+
+export function createMetrics<R extends string, M extends string>(realtimeLabels: RealtimeLabels<R, M>) {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry });
   // prom-client names these gauges with a counter's "_total" suffix, which promtool rejects.
@@ -138,8 +142,8 @@ export function createMetrics() {
       if (realtimeSources.connections) this.set(realtimeSources.connections());
     },
   });
-  const wsRejected = labelledCounter("auth_ws_rejected_total", "WebSocket upgrades refused, by reason.", "reason", REJECT_REASONS);
-  const wsSent = labelledCounter("auth_ws_messages_sent_total", "WebSocket messages sent, by type.", "type", SERVER_MESSAGE_TYPES);
+  const wsRejected = labelledCounter("auth_ws_rejected_total", "WebSocket upgrades refused, by reason.", "reason", realtimeLabels.rejectReasons);
+  const wsSent = labelledCounter("auth_ws_messages_sent_total", "WebSocket messages sent, by type.", "type", realtimeLabels.messageTypes);
   const wsDelivery = new client.Histogram({
     name: "auth_ws_delivery_seconds",
     help: "Time from a session change in Redis to its message on the socket of the replica holding it.",
@@ -188,8 +192,8 @@ export function createMetrics() {
     sessionsSource: (count: () => Promise<number>) => (sessionSources.count = count),
     realtime: {
       source: (connections: () => number, online: () => Promise<number>) => Object.assign(realtimeSources, { connections, online }),
-      rejected: (reason: RejectReason) => wsRejected.inc({ reason }),
-      sent: (type: ServerMessageType) => wsSent.inc({ type }),
+      rejected: (reason: R) => wsRejected.inc({ reason }),
+      sent: (type: M) => wsSent.inc({ type }),
       delivered: (seconds: number) => wsDelivery.observe(Math.max(0, seconds)),
     },
     db: {
