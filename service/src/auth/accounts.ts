@@ -19,6 +19,24 @@ export const publicUser = (u: Pick<User, "id" | "username" | "roles">): PublicUs
   roles: u.roles,
 });
 
+/**
+ * Registration as the API offers it. REGISTRATION=open: anyone, always as a plain user (roles are ignored).
+ * REGISTRATION=admin: only an admin session, which may set roles. `by` is the caller's session, if any.
+ */
+export async function registerBy(
+  deps: AccountDeps,
+  input: { username: string; password: string; roles?: string[] },
+  by: { roles: string[] } | null,
+  registration: "open" | "admin",
+): Promise<PublicUser> {
+  const isAdmin = by?.roles.includes("admin") ?? false;
+  if (registration === "admin" && !isAdmin) {
+    if (!by) throw new AuthError("invalid_session", "registration needs an admin session");
+    throw new AuthError("forbidden", "registration needs the admin role");
+  }
+  return register(deps, { ...input, roles: isAdmin ? input.roles : [] });
+}
+
 export async function register(
   deps: AccountDeps,
   input: { username: string; password: string; roles?: string[] },

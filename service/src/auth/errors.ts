@@ -1,6 +1,6 @@
-// Domain error codes. The HTTP layer maps each code to a status in one table (http/error-status.ts).
+// Domain error codes. The HTTP layer maps each code to a status in one table (http/errors.ts), which also has the
+// codes only HTTP knows (a malformed request, an unknown route or session id, ...).
 export type AuthErrorCode =
-  | "invalid_request"
   | "invalid_username"
   | "weak_password"
   | "password_too_long"
@@ -9,7 +9,6 @@ export type AuthErrorCode =
   | "invalid_session"
   | "forbidden"
   | "user_not_found"
-  | "session_not_found"
   | "rate_limited"
   | "overloaded"
   | "unavailable";

@@ -4,9 +4,11 @@ import type { AuthErrorCode } from "../auth/errors.js";
 
 export type HttpErrorCode =
   | AuthErrorCode
+  | "invalid_request"
   | "invalid_json"
   | "payload_too_large"
   | "not_found"
+  | "session_not_found"
   | "csrf_rejected"
   | "too_many_connections"
   | "method_not_allowed"

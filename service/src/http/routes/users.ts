@@ -1,6 +1,6 @@
 // Registration, password change, and the admin operations on users.
 import { Router, type Request, type Response } from "express";
-import { changePassword, register, updateUser, type AccountDeps } from "../../auth/accounts.js";
+import { changePassword, registerBy, updateUser, type AccountDeps } from "../../auth/accounts.js";
 import type { SessionService } from "../../auth/sessions.js";
 import { authenticate, callerOf, optionalCallerOf, requireAdmin } from "../authenticate.js";
 import { HttpError } from "../errors.js";
@@ -20,13 +20,7 @@ export function userRoutes(sessions: SessionService, accounts: AccountDeps, opts
 
   router.post("/v1/users", maybeAuth, async (req: Request, res: Response) => {
     const input = parseBody(requests.registration, req);
-    const isAdmin = optionalCallerOf(res)?.session.roles.includes("admin") ?? false;
-    if (opts.registration === "admin" && !isAdmin) {
-      if (!optionalCallerOf(res)) throw new HttpError("invalid_session", "registration needs an admin session");
-      throw new HttpError("forbidden", "registration needs the admin role");
-    }
-    // Only an admin chooses roles; open registration always creates a plain user.
-    const user = await register(accounts, { ...input, roles: isAdmin ? input.roles : [] });
+    const user = await registerBy(accounts, input, optionalCallerOf(res)?.session ?? null, opts.registration);
     res.status(201).json(user);
   });
 
