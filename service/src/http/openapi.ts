@@ -37,7 +37,7 @@ const SESSION: HttpErrorCode[] = ["invalid_session", ...STORE];
 const userId = { id: { description: "The user's id (a UUID).", schema: { type: "string", format: "uuid" } } };
 const sessionId = { id: { description: "A session id, as GET /v1/sessions lists them.", schema: { type: "string", minLength: 1, maxLength: 64 } } };
 
-/** Every operation: the table README's API section mirrors (a test checks they agree). */
+/** Every operation: the table docs/api.md mirrors (a test checks they agree). */
 export function operations(passwordMinLength = 8): Operation[] {
   const req = requestSchemas(passwordMinLength);
   return [
@@ -135,7 +135,7 @@ export function operations(passwordMinLength = 8): Operation[] {
       method: "get", path: "/v1/events", operationId: "events", summary: "Live events of my session (WebSocket)", tag: "events", auth: "required",
       description:
         "A WebSocket upgrade (GET with Upgrade: websocket). The server then sends JSON messages, one per frame (x-websocket-messages); " +
-        "see README: Live session events. A session cookie needs an Origin from ALLOWED_ORIGINS. A plain GET is answered 426.",
+        "see docs/api.md: Live session events. A session cookie needs an Origin from ALLOWED_ORIGINS. A plain GET is answered 426.",
       ok: { status: 101, description: "Switching protocols: the socket is open." },
       errors: ["invalid_request", "upgrade_required", "csrf_rejected", "too_many_connections", "overloaded", ...SESSION],
     },

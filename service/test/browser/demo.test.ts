@@ -166,7 +166,7 @@ describe("demo page in Chromium", () => {
     }
   });
 
-  it("renders the signed-in page (screenshot for README)", async () => {
+  it("renders the signed-in page (screenshot for docs/api.md)", async () => {
     const username = uniqueName("demo-shot");
     await register(many.url, username);
     const other = await newPage();

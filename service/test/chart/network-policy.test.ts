@@ -1,6 +1,6 @@
 // What the chart's NetworkPolicies allow, evaluated on the rendered objects with NetworkPolicy semantics. The
 // local cluster accepts the policies but cannot enforce them (this kernel rejects the nftables rules of
-// kube-network-policies), so this is where who-may-reach-what is proven; README says so.
+// kube-network-policies), so this is where who-may-reach-what is proven; the chart README says so.
 import { describe, expect, it } from "vitest";
 import { HELMS, NO_CHART_TOOLS, render, type Obj } from "../support/chart.js";
 import { mayConnect, type NetworkPolicy, type PodModel } from "../support/network-policy.js";

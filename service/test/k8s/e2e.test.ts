@@ -171,7 +171,7 @@ async function leftovers(): Promise<string[]> {
   return items.map((o) => `${o.kind}/${o.metadata.name}`).filter((k) => !ours.has(k) && !k.startsWith("ControllerRevision/auth-postgres")).sort();
 }
 
-/** helm uninstall, then only what README says is kept on purpose is left: the Redis Secret and volume claims. */
+/** helm uninstall, then only what the chart README says is kept on purpose is left: the Redis Secret and volume claims. */
 async function uninstall(helmBin: string): Promise<void> {
   await run(helmBin, ["uninstall", RELEASE, "-n", NS, "--wait"], 300_000);
   await waitFor("the release's pods gone", async () => (await pods(NS, `app.kubernetes.io/instance=${RELEASE}`)).length === 0, 180_000);

@@ -1,5 +1,5 @@
 // What the server sends on /v1/events: JSON, one message per frame, each with a `type`. No message ever carries
-// a token, a secret or a hash. README (API: live session events) documents each.
+// a token, a secret or a hash. docs/api.md (Live session events) documents each.
 import type { EndReason } from "../../auth/ports.js";
 
 export type ServerMessage =
