@@ -1,13 +1,14 @@
 // In-memory fakes of the domain's ports, for tests of HTTP plumbing that need no real store.
 import type { AccountDeps } from "../../src/auth/accounts.js";
 import type { LoginDeps } from "../../src/auth/login.js";
-import type { PasswordHasher, SessionStore, StoredSession, UserStore } from "../../src/auth/ports.js";
+import type { PasswordHasher, SessionRecord, SessionStore, StoredSession, UserStore } from "../../src/auth/ports.js";
 import { SessionService } from "../../src/auth/sessions.js";
 import { Readiness } from "../../src/readiness.js";
 import { createApp } from "../../src/app.js";
 import { loadConfig } from "../../src/config.js";
 import { createLogger, type Logger } from "../../src/observability/logger.js";
 
+/** The session store in memory; it passes the same contract suite as the Redis store (session-store-contract.ts). */
 export class MemorySessionStore implements SessionStore {
   readonly sessions = new Map<string, StoredSession>();
   failWith: Error | null = null;
@@ -15,34 +16,52 @@ export class MemorySessionStore implements SessionStore {
   private check() {
     if (this.failWith) throw this.failWith;
   }
-  async create(s: Omit<StoredSession, "lastSeenAt">) {
+  private ofUser(userId: string): StoredSession[] {
+    return [...this.sessions.values()].filter((s) => s.userId === userId).sort((a, b) => a.createdAt - b.createdAt);
+  }
+  /** The idle and absolute deadlines, as the Redis store's TTL and active-count score keep them. */
+  private readonly deadlines = new Map<string, number>();
+
+  async create(s: Omit<StoredSession, "lastSeenAt">, maxPerUser: number, idleTimeoutMs: number) {
     this.check();
+    const evicted: string[] = [];
+    for (const old of this.ofUser(s.userId)) {
+      if (this.ofUser(s.userId).length < maxPerUser) break;
+      this.sessions.delete(old.id);
+      evicted.push(old.id);
+    }
     this.sessions.set(s.id, { ...s, lastSeenAt: s.createdAt });
-    return { evicted: [] };
+    this.deadlines.set(s.id, Math.min(s.expiresAt, s.createdAt + idleTimeoutMs));
+    return { evicted };
   }
-  async get(_userId: string, id: string) {
+  async get(userId: string, id: string) {
     this.check();
-    return this.sessions.get(id) ?? null;
+    const s = this.sessions.get(id);
+    return s && s.userId === userId ? { ...s, roles: [...s.roles] } : null;
   }
-  async touch(s: StoredSession, now: number) {
+  async touch(s: SessionRecord, now: number, idleTimeoutMs: number) {
     this.check();
     const stored = this.sessions.get(s.id);
-    if (stored) stored.lastSeenAt = now;
+    if (!stored) return;
+    stored.lastSeenAt = now;
+    this.deadlines.set(s.id, Math.min(stored.expiresAt, now + idleTimeoutMs));
   }
   async list(userId: string) {
-    return [...this.sessions.values()].filter((s) => s.userId === userId);
+    return this.ofUser(userId).map((s) => ({ ...s }));
   }
-  async revoke(_userId: string, id: string) {
-    return this.sessions.delete(id);
+  async revoke(userId: string, id: string) {
+    return this.sessions.get(id)?.userId === userId && this.sessions.delete(id);
   }
   async revokeAll(userId: string, _reason: string, keep?: string) {
-    const ids = [...this.sessions.values()].filter((s) => s.userId === userId && s.id !== keep).map((s) => s.id);
+    const ids = this.ofUser(userId).filter((s) => s.id !== keep).map((s) => s.id);
     ids.forEach((id) => this.sessions.delete(id));
     return ids;
   }
-  async setRoles() {}
-  async countActive() {
-    return this.sessions.size;
+  async setRoles(userId: string, roles: string[]) {
+    for (const s of this.ofUser(userId)) s.roles = [...roles];
+  }
+  async countActive(now: number) {
+    return [...this.sessions.keys()].filter((id) => (this.deadlines.get(id) ?? 0) > now).length;
   }
 }
 
