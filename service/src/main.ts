@@ -1,5 +1,6 @@
 // loadConfig → createDependencies → createApp → listen; graceful drain on SIGTERM/SIGINT.
 import http from "node:http";
+import net from "node:net";
 import { once } from "node:events";
 import { createApp } from "./app.js";
 import { ConfigError, loadConfig, type Config } from "./config.js";
@@ -45,6 +46,7 @@ async function main(): Promise<void> {
   logger.info({ port: config.http.port, hashPool: config.hashing.poolSize }, "listening");
 
   let stopping = false;
+  const ACCEPT_SETTLE_MS = 250;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
@@ -53,8 +55,13 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, config.http.shutdownDelayMs));
     // Live sockets first, with 1012 (service restart): by now the load balancer sends new ones elsewhere.
     await deps.hub.close();
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
+    const closed = new Promise<void>((resolve) => server.once("close", () => resolve()));
+    // Stop accepting first and leave open connections alone for a moment: a connection accepted just now may not
+    // have sent its request yet, and closing it as idle would reset a request the balancer cannot retry (a POST;
+    // seen in the survival suite's rolling restart). Then http's own close() closes the idle ones.
+    net.Server.prototype.close.call(server);
+    await new Promise((r) => setTimeout(r, ACCEPT_SETTLE_MS));
+    server.close();
     const grace = setTimeout(() => {
       logger.warn("grace period over; closing remaining connections");
       server.closeAllConnections();
