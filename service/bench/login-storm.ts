@@ -24,6 +24,7 @@ import { ROOT, STATE, infraEnv } from "../test/support/env.js";
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { breakdown, snapshot } from "./cpu-accounting.js";
+import { runtimeNote } from "./runtime.js";
 
 const { values } = parseArgs({
   options: {
@@ -342,7 +343,7 @@ async function main() {
   const cpuHeader = [`| N | ${CPU_COLUMNS.join(" | ")} | Redis commands | Redis reads (round trips) |`, `|---|${CPU_COLUMNS.map(() => "---").join("|")}|---|---|`];
   const ratio = (f: (r: StormRow) => number) => sizes.map((n, i) => `| ${n} | ${(f(service[i]!) / f(reference[i]!)).toFixed(2)} |`);
   const out = [
-    `Login storm — bcrypt cost ${cost}, hash pool ${poolSize} threads, ${availableCpus((p) => readFileSync(p, "utf8"))} CPUs, load generator on the same machine.`,
+    `Login storm — bcrypt cost ${cost}, hash pool ${poolSize} threads, ${availableCpus((p) => readFileSync(p, "utf8"))} CPUs, ${runtimeNote()}, load generator on the same machine.`,
     `A client on its own thread validates one session every ${VALIDATE_EVERY_MS} ms during each storm (failed validations count as other failures);`,
     "\"validations over 10 ms\" counts the client's slow ones, split at one second after the storm began (when all N requests",
     "arrive at once); \"served in <= 10 ms\" is the share the replica's own HTTP histogram timed at 10 ms or less.",

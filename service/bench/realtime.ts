@@ -15,6 +15,7 @@ import pg from "pg";
 import { WebSocket } from "ws";
 import { ROOT, STATE, infraEnv } from "../test/support/env.js";
 import { mintSessions, sentinelRedis } from "../test/support/sessions.js";
+import { runtimeNote } from "./runtime.js";
 
 const { values } = parseArgs({
   options: {
@@ -248,7 +249,7 @@ async function main(): Promise<void> {
     const k = max;
     const pollRate = k * (1 / 10 + 1 / 5);
     const out = [
-      `Live events: replica B holds the sockets (WS_PING_INTERVAL_S=${PING_S}); measured over ${IDLE_S} s idle windows on this 2-core machine, the client in the same process as the load.`,
+      `Live events: replica B holds the sockets (WS_PING_INTERVAL_S=${PING_S}); measured over ${IDLE_S} s idle windows on this 2-core machine, ${runtimeNote()}, the client in the same process as the load.`,
       "",
       "| idle sockets on B | heap per socket KiB (after a full GC) | RSS per socket KiB (after a full GC) | RSS per socket KiB (end of the window, no forced GC) | CPU per socket-hour (CPU s) | B's CPU % while idle | Redis commands/s (over no socket) | server pings/s |",
       "|---|---|---|---|---|---|---|---|",

@@ -14,6 +14,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
 import { ROOT, STATE, infraEnv } from "../test/support/env.js";
+import { runtimeNote } from "./runtime.js";
 
 const { values } = parseArgs({
   options: {
@@ -354,7 +355,7 @@ async function main(): Promise<void> {
   });
   const service = specs.find((s) => s.port === 3092);
   const table = [
-    `Validation, one process per target, wrk -t1 -c${CONNECTIONS} -d${DURATION_S}s, ${ROUNDS} interleaved rounds (first target rotated), Node ${process.version}, ${new Date().toISOString()}`,
+    `Validation, one process per target, wrk -t1 -c${CONNECTIONS} -d${DURATION_S}s, ${ROUNDS} interleaved rounds (first target rotated), ${runtimeNote()}, ${new Date().toISOString()}`,
     "",
     "| target | req/s (median) | vs baseline (paired per round) | p50 ms | p99 ms | server CPU µs/req | Redis cmds/req | Redis CPU µs/req | failed (non-2xx, wrong body, socket errors) | log bytes/req |",
     "|---|---|---|---|---|---|---|---|---|---|",
