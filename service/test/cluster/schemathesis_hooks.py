@@ -30,16 +30,21 @@ def _forwarded_for() -> str:
     return f"198.18.{(n // 250) % 250}.{n % 250 + 1}"  # 198.18.0.0/15: the benchmarking range, never a real caller
 
 
-def _login(username: str, password: str) -> str:
+def _post_credentials(path: str, what: str, username: str, password: str) -> dict:
+    """POSTs {username, password} from an address of its own; anything but 201 stops the run, saying why."""
     response = requests.post(
-        f"{BASE}/v1/sessions",
+        f"{BASE}{path}",
         json={"username": username, "password": password},
         headers={"X-Forwarded-For": _forwarded_for()},
         timeout=30,
     )
     if response.status_code != 201:
-        raise RuntimeError(f"login as {username}: {response.status_code} {response.text[:200]}")
-    return response.json()["token"]
+        raise RuntimeError(f"{what} {username}: {response.status_code} {response.text[:200]}")
+    return response.json()
+
+
+def _login(username: str, password: str) -> str:
+    return _post_credentials("/v1/sessions", "login as", username, password)["token"]
 
 
 def _bearer(case, token: str) -> None:
@@ -60,14 +65,7 @@ class UserAuth:
     def get(self, case, context):
         username = f"st-{secrets.token_hex(6)}"
         password = secrets.token_urlsafe(18)
-        response = requests.post(
-            f"{BASE}/v1/users",
-            json={"username": username, "password": password},
-            headers={"X-Forwarded-For": _forwarded_for()},
-            timeout=30,
-        )
-        if response.status_code != 201:
-            raise RuntimeError(f"register {username}: {response.status_code} {response.text[:200]}")
+        _post_credentials("/v1/users", "register", username, password)
         return _login(username, password)
 
     def set(self, case, data, context):

@@ -11,9 +11,11 @@ export const need = (name: string) => {
 };
 
 // Outside ./scripts/test.sh (a bare `npx vitest`) no helm is known: the chart tests are skipped with this reason
-// instead of failing at import. test.sh always sets the tools, so there they always run.
+// instead of failing at import. test.sh always sets the tools (and AUTH_TEST_SH), so there they always run, and
+// would fail rather than skip if a tool were missing.
 const TOOLS = ["HELM4_BIN", "HELM3_BIN", "K8S_VERSION", "K8S_OPENAPI", "HADOLINT_BIN"];
 const missing = TOOLS.filter((name) => !process.env[name]);
+if (missing.length > 0 && process.env.AUTH_TEST_SH) throw new Error(`${missing.join(", ")} not set inside ./scripts/test.sh: the chart tests must run`);
 export const NO_CHART_TOOLS = missing.length > 0 ? `chart tests skipped: ${missing.join(", ")} not set (./scripts/test.sh installs helm 4 and 3 and sets them)` : "";
 if (NO_CHART_TOOLS) console.warn(NO_CHART_TOOLS);
 
