@@ -154,7 +154,10 @@ CONF
     if [ -n "${3:-}" ]; then echo "replicaof 127.0.0.1 $3" >>"$dir/redis.conf"; fi
   fi
   log "starting $name on 127.0.0.1:$port"
-  redis-server "$dir/redis.conf" --daemonize yes --pidfile "$RUN/$name.pid" --logfile "$LOGS/$name.log"
+  # Sessions keep the compact hash encoding up to a 512-byte value (a session with a long user agent); the chart
+  # sets the same (docs/performance.md). On the command line, so that a state directory from before applies it too.
+  redis-server "$dir/redis.conf" --daemonize yes --pidfile "$RUN/$name.pid" --logfile "$LOGS/$name.log" \
+    --hash-max-listpack-value 512
   wait_port "$port" 10 || die "$name did not open port $port"
 }
 

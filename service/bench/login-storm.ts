@@ -16,15 +16,12 @@ import bcrypt from "bcrypt";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { Piscina } from "piscina";
-import { RedisSessionStore } from "../src/adapters/redis/session-store.js";
-import { hashSecret, newSecret, newSessionId } from "../src/auth/tokens.js";
-import { loadConfig } from "../src/config.js";
 import { availableCpus } from "../src/cpus.js";
 import { ROOT, STATE, infraEnv } from "../test/support/env.js";
-import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { breakdown, snapshot } from "./cpu-accounting.js";
 import { runtimeNote } from "./runtime.js";
+import { bytesPerSession, sentinelClient, USER_AGENTS } from "./session-memory.js";
 
 const { values } = parseArgs({
   options: {
@@ -335,7 +332,8 @@ async function main() {
     await Promise.all([stop(replica), stop(prototype), bare.close()]);
   }
 
-  const perSession = await redisBytesPerSession(Number(values.sessions));
+  const memoryClient = sentinelClient();
+  const perSession = await bytesPerSession(memoryClient, "current", Number(values.sessions), USER_AGENTS.short).finally(() => memoryClient.disconnect());
   const header = [
     "| N | R /s | wall | login p50 ms | login p99 ms | 201 | 503 overloaded | other failures | floor N/R | efficiency | validate p99 ms (samples) | validations over 10 ms: first 1 s / rest | served in <= 10 ms % | event-loop delay p99 ms |",
     "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
@@ -379,17 +377,13 @@ async function main() {
     ...cpuHeader,
     ...reference.map((r) => r.cpu),
     "",
-    `Redis memory per session at ${Number(values.sessions).toLocaleString("en")} sessions: ${perSession.toFixed(0)} bytes (INFO used_memory delta / sessions; includes the per-user index and the active-count entry).`,
+    `Redis memory per session at ${Number(values.sessions).toLocaleString("en")} sessions: ${perSession.toFixed(0)} bytes (INFO used_memory delta / sessions, the active count included; npm run bench:session-memory compares the layouts).`,
   ].join("\n");
   console.log(out);
   mkdirSync(path.join(STATE, "bench"), { recursive: true });
   writeFileSync(path.join(STATE, "bench", "login-storm.md"), `${out}\n`);
 }
 
-function sentinelClient(): Redis {
-  const config = loadConfig({ ...infraEnv(), LOG_LEVEL: "silent" });
-  return new Redis({ sentinels: config.redis.sentinels, name: config.redis.masterName, password: config.redis.password, sentinelPassword: config.redis.sentinelPassword });
-}
 
 interface RedisStats {
   commands: number;
@@ -400,28 +394,6 @@ async function redisStats(redis: Redis): Promise<RedisStats> {
   const info = await redis.info("stats");
   const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, "m").exec(info)?.[1] ?? NaN);
   return { commands: field("total_commands_processed"), reads: field("total_reads_processed") };
-}
-
-async function redisBytesPerSession(count: number): Promise<number> {
-  const redis = sentinelClient();
-  const store = new RedisSessionStore(redis, { replicas: 0, timeoutMs: 0, onTimeout: "accept" });
-  const used = async () => Number(/used_memory:(\d+)/.exec(await redis.info("memory"))![1]);
-  const before = await used();
-  const now = Date.now();
-  for (let i = 0; i < count; i += 1000) {
-    await Promise.all(
-      Array.from({ length: Math.min(1000, count - i) }, () =>
-        store.create(
-          { id: newSessionId(), userId: randomUUID(), username: "bench-memory-user", roles: [], secretHash: hashSecret(newSecret()), createdAt: now, expiresAt: now + 120_000, ip: "203.0.113.10", userAgent: "Mozilla/5.0 (X11; Linux x86_64) bench" },
-          1,
-          120_000,
-        ),
-      ),
-    );
-  }
-  const after = await used();
-  redis.disconnect();
-  return (after - before) / count; // they expire by themselves two minutes later
 }
 
 main().catch((err: unknown) => {

@@ -108,6 +108,7 @@ const settings = {
   SESSION_WAIT_REPLICAS: { schema: int(0, 16), default: "1" },
   SESSION_WAIT_TIMEOUT_MS: { schema: int(1, 60_000), default: "250" },
   SESSION_WAIT_ON_TIMEOUT: { schema: z.enum(["accept", "fail"]), default: "accept" },
+  SESSION_STORE_FORMAT: { schema: z.enum(["1", "2"]), default: "2" },
 
   LOGIN_LIMIT_IP_MAX: { schema: int(1), default: "100" },
   LOGIN_LIMIT_IP_WINDOW_S: { schema: int(1, 86_400), default: "900" },
@@ -227,6 +228,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, readFile = defa
       waitReplicas: r.SESSION_WAIT_REPLICAS,
       waitTimeoutMs: r.SESSION_WAIT_TIMEOUT_MS,
       waitOnTimeout: r.SESSION_WAIT_ON_TIMEOUT,
+      /** The layout new sessions are written in; both are always read (migrating-session-store.ts). */
+      storeFormat: r.SESSION_STORE_FORMAT,
     },
     limits: {
       ip: { points: r.LOGIN_LIMIT_IP_MAX, windowS: r.LOGIN_LIMIT_IP_WINDOW_S },

@@ -6,6 +6,8 @@ import { PrismaUserStore } from "./adapters/postgres/user-store.js";
 import { WorkerPasswordHasher } from "./adapters/hashing/password-hasher.js";
 import { RedisLoginThrottle } from "./adapters/redis/login-throttle.js";
 import { closeRedis, connectInBackground, createRedis } from "./adapters/redis/client.js";
+import { LegacySessionStore } from "./adapters/redis/legacy-session-store.js";
+import { MigratingSessionStore } from "./adapters/redis/migrating-session-store.js";
 import { RedisSessionStore } from "./adapters/redis/session-store.js";
 import { RedisPresenceStore } from "./adapters/redis/presence-store.js";
 import { RedisSessionEvents } from "./adapters/redis/session-events.js";
@@ -88,12 +90,16 @@ export async function createDependencies(config: Config, logger: Logger, options
   });
   metrics.hash.source(() => ({ depth: hasher.depth, inFlight: hasher.inFlight, poolSize: hasher.poolSize }));
   const redisFailed = () => metrics.redis.error();
-  const sessionStore = new RedisSessionStore(redis, {
+  const durability = {
     replicas: config.sessions.waitReplicas,
     timeoutMs: config.sessions.waitTimeoutMs,
     onTimeout: config.sessions.waitOnTimeout,
-    onShortfall: (acked) => logger.warn({ acked, wanted: config.sessions.waitReplicas }, "session write not acknowledged by replicas in time"),
-  }, redisFailed, durableRedis);
+    onShortfall: (acked: number) => logger.warn({ acked, wanted: config.sessions.waitReplicas }, "session write not acknowledged by replicas in time"),
+  };
+  const current = new RedisSessionStore(redis, durability, redisFailed, durableRedis);
+  const legacy = new LegacySessionStore(redis, durability, redisFailed, durableRedis);
+  const sessionStore =
+    config.sessions.storeFormat === "2" ? new MigratingSessionStore(current, legacy, true) : new MigratingSessionStore(legacy, current);
   const sessions = new SessionService(sessionStore, config.sessions, options.clock ?? { now: Date.now }, metrics.revoked, metrics.validation);
   metrics.sessionsSource(() => sessions.countActive());
   const users = new PrismaUserStore(db.prisma);

@@ -59,6 +59,7 @@ app.kubernetes.io/component: api
   "sessionIdleTimeoutS" "SESSION_IDLE_TIMEOUT_S" "sessionAbsoluteLifetimeS" "SESSION_ABSOLUTE_LIFETIME_S"
   "sessionRefreshIntervalS" "SESSION_REFRESH_INTERVAL_S" "sessionWaitReplicas" "SESSION_WAIT_REPLICAS"
   "sessionWaitTimeoutMs" "SESSION_WAIT_TIMEOUT_MS" "sessionWaitOnTimeout" "SESSION_WAIT_ON_TIMEOUT"
+  "sessionStoreFormat" "SESSION_STORE_FORMAT"
   "loginLimitIpMax" "LOGIN_LIMIT_IP_MAX" "loginLimitIpWindowS" "LOGIN_LIMIT_IP_WINDOW_S"
   "loginLimitUserIpMax" "LOGIN_LIMIT_USER_IP_MAX" "loginLimitUserIpWindowS" "LOGIN_LIMIT_USER_IP_WINDOW_S"
   "loginLimitUserMax" "LOGIN_LIMIT_USER_MAX" "loginLimitUserWindowS" "LOGIN_LIMIT_USER_WINDOW_S"

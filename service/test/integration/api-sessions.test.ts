@@ -1,7 +1,7 @@
 // Log in, validate, log out, list and revoke: the session lifecycle against real Redis and Postgres.
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sessionKey } from "../../src/adapters/redis/session-store.js";
+import { unpack, userKey } from "../../src/adapters/redis/session-store.js";
 import { PASSWORD, bearer, login, register, userWithSession, validate } from "../support/api.js";
 import { ManualClock, startStack, uniqueName, type Stack } from "../support/stack.js";
 
@@ -189,8 +189,8 @@ describe("session expiry and sliding refresh", () => {
 
   it("stores the session with a Redis TTL equal to the idle timeout", async () => {
     clock.t = Date.now();
-    const { token, userId, sessionId } = await userWithSession(stack.app, uniqueName("ttl"));
-    const ttl = await stack.deps.redis.pttl(sessionKey(userId, sessionId));
+    const { token, userId } = await userWithSession(stack.app, uniqueName("ttl"));
+    const ttl = await stack.deps.redis.pttl(userKey(userId));
     expect(ttl).toBeGreaterThan(590_000);
     expect(ttl).toBeLessThanOrEqual(600_000);
     expect((await validate(stack.app, token)).status).toBe(200);
@@ -199,15 +199,16 @@ describe("session expiry and sliding refresh", () => {
   it("writes lastSeenAt at most once per refresh interval and slides the idle expiry", async () => {
     clock.t = Date.now();
     const { token, userId, sessionId } = await userWithSession(stack.app, uniqueName("slide"));
-    const key = sessionKey(userId, sessionId);
-    const seen0 = await stack.deps.redis.hget(key, "ls");
+    const key = userKey(userId);
+    const stored = async () => unpack((await stack.deps.redis.hget(key, sessionId))!)!;
+    const seen0 = (await stored()).lastSeenAt;
     clock.advance(30_000);
     expect((await validate(stack.app, token)).status).toBe(200);
-    expect(await stack.deps.redis.hget(key, "ls")).toBe(seen0);
+    expect((await stored()).lastSeenAt).toBe(seen0);
     clock.advance(31_000);
     const res = await validate(stack.app, token);
     expect(res.status).toBe(200);
-    expect(await stack.deps.redis.hget(key, "ls")).toBe(String(clock.t));
+    expect(await stored()).toMatchObject({ lastSeenAt: clock.t, x: clock.t + 600_000 });
     expect(new Date(res.body.session.expiresAt).getTime()).toBe(clock.t + 600_000);
     const ttl = await stack.deps.redis.pexpiretime(key);
     expect(ttl).toBe(clock.t + 600_000);

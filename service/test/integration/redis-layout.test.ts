@@ -14,6 +14,10 @@ describe("Redis layout", () => {
   let stack: Stack;
   beforeAll(async () => {
     stack = await startStack({ SESSION_MAX_PER_USER: "3" });
+    // What a login costs once no session of the legacy layout is left (other test files wrote some): test-only,
+    // its sessions are dropped from the set that tells whether it holds any, and one login lets the store notice.
+    await stack.deps.redis.del("auth:active");
+    await userWithSession(stack.app, uniqueName("warm"));
   });
   afterAll(async () => {
     await stack?.close();
@@ -36,7 +40,7 @@ describe("Redis layout", () => {
       for (const token of tokens) {
         const secret = token.split(".")[2]!;
         expect(dump).not.toContain(secret);
-        expect(dump).toContain(hashSecret(secret)); // only its SHA-256 is stored
+        expect(dump).toContain(Buffer.from(hashSecret(secret), "hex").toString("base64url")); // only its SHA-256 is stored
       }
     } finally {
       master.disconnect();
@@ -48,7 +52,7 @@ describe("Redis layout", () => {
     const master = direct(await currentMaster());
     try {
       const keys = await master.keys(`*${userId}*`);
-      expect(keys.length).toBeGreaterThanOrEqual(2);
+      expect(keys.length).toBeGreaterThanOrEqual(1);
       const tags = new Set(keys.map((k) => /\{([^}]+)\}/.exec(k)?.[1]));
       expect([...tags]).toEqual([`u:${userId}`]);
     } finally {
@@ -56,7 +60,7 @@ describe("Redis layout", () => {
     }
   });
 
-  it("counts active sessions cheaply and exactly", async () => {
+  it("counts active sessions cheaply: new ones in, ended ones out", async () => {
     const before = await stack.deps.sessions.countActive();
     const a = await userWithSession(stack.app, uniqueName("count"));
     await userWithSession(stack.app, uniqueName("count"));
@@ -98,11 +102,11 @@ describe("Redis layout", () => {
     expect(small.validate).toBe(1);
   });
 
-  it("logs in with two Redis round trips: the throttle read, then the session write with its WAIT", async () => {
+  it("logs in with two Redis round trips: the throttle read, then the session write with its count and WAIT", async () => {
     const name = uniqueName("trips");
     await register(stack.app, name);
     const writes = await redisWritesDuring([stack.deps.redis, stack.deps.durableRedis], () => login(stack.app, name));
-    expect(writes.map((w) => w.commands)).toEqual([["mget"], ["evalsha", "zadd", "zremrangebyscore", "wait"]]);
+    expect(writes.map((w) => w.commands)).toEqual([["mget"], ["evalsha", "evalsha", "wait"]]);
     // After a failed attempt the success also resets the username+IP counter: one more write.
     await login(stack.app, name, "wrong password");
     const after = await redisWritesDuring([stack.deps.redis, stack.deps.durableRedis], () => login(stack.app, name));

@@ -7,7 +7,7 @@
 import type { Redis } from "ioredis";
 import { END_REASONS, type EndReason, type SessionEvent, type SessionEventSource } from "../../auth/ports.js";
 import { unavailable } from "../../auth/errors.js";
-import { eventChannel } from "./session-store.js";
+import { eventChannel } from "./store-io.js";
 
 type Handler = (event: SessionEvent) => void;
 

@@ -1,137 +1,97 @@
-// Sessions in Redis. Per session a hash; per user an index (sorted set by creation time); one cluster-wide
-// sorted set by expiry for the active count. Every operation touches one session, or the sessions of one
-// user: never a SCAN or KEYS, never a loop over other users. One user's keys share the hash tag {u:<id>}.
-// Each change a user's live connections must hear of (an eviction, a revocation, new roles) is announced by
-// the script that makes it, with SPUBLISH on the user's channel: atomically, with no extra round trip.
-import type { ChainableCommander, Redis } from "ioredis";
-import { unavailable } from "../../auth/errors.js";
-import type { EndReason, NewSession, SessionRecord, SessionStore, StoredSession } from "../../auth/ports.js";
-import { ReplicaAck } from "./replica-ack.js";
-import { CREATE, REVOKE, REVOKE_ALL, SET_ROLES, TOUCH } from "./session-scripts.js";
+// Sessions in Redis: one hash per user holding all its sessions (layout in session-scripts.ts), and the active
+// count kept as counters per expiry bucket instead of a member per session. Every operation touches one user's
+// hash, or the counters: never a SCAN or KEYS, never a loop over other users. The user's hash shares its hash tag
+// {u:<id>} with the user's event channel, so the script that changes a session announces it.
+// What each byte buys is in docs/performance.md; the layout before this one is legacy-session-store.ts.
+import type { Redis } from "ioredis";
+import type { EndReason, NewSession, SessionRecord, StoredSession } from "../../auth/ports.js";
+import type { ReadableLayout } from "./migrating-session-store.js";
+import { COUNT_ADD, COUNT_READ, CREATE, REVOKE, REVOKE_ALL, SET_ROLES, TOUCH } from "./session-scripts.js";
+import { eventChannel, rolesOf, StoreIo, userTag, type DurabilityPolicy } from "./store-io.js";
 
-export interface DurabilityPolicy {
-  /** Replicas that must acknowledge a new session (Redis WAIT); 0 disables the wait. */
-  replicas: number;
-  timeoutMs: number;
-  /** accept: answer 201 anyway (logged, counted); fail: drop the session and answer 503. */
-  onTimeout: "accept" | "fail";
-  onShortfall?: (acked: number) => void;
-}
+export type { DurabilityPolicy } from "./store-io.js";
 
-const ACTIVE_KEY = "auth:active";
+/** The active count's resolution: a session is counted until the end of the minute its idle expiry falls in. */
+export const COUNT_BUCKET_MS = 60_000;
+const COUNTS = "auth:{active}:n";
+const ENDS = "auth:{active}:end";
 
-export class RedisSessionStore implements SessionStore {
-  private readonly redis: Redis;
-  /** Writes that must survive a failover run here: WAIT blocks its connection, which must not stall validations. */
+export class RedisSessionStore implements ReadableLayout {
+  private readonly io: StoreIo;
   private readonly durable: Redis;
-  private readonly ack: ReplicaAck;
 
   constructor(
-    redis: Redis,
-    private readonly durability: DurabilityPolicy,
+    private readonly redis: Redis,
+    durability: DurabilityPolicy,
     private readonly onError: (err: unknown) => void = () => {},
     durable: Redis = redis,
   ) {
     for (const client of new Set([redis, durable])) {
-      client.defineCommand("sessionCreate", { numberOfKeys: 2, lua: CREATE });
+      client.defineCommand("sessionCreate", { numberOfKeys: 1, lua: CREATE });
       client.defineCommand("sessionTouch", { numberOfKeys: 1, lua: TOUCH });
-      client.defineCommand("sessionRevoke", { numberOfKeys: 2, lua: REVOKE });
+      client.defineCommand("sessionRevoke", { numberOfKeys: 1, lua: REVOKE });
       client.defineCommand("sessionRevokeAll", { numberOfKeys: 1, lua: REVOKE_ALL });
       client.defineCommand("sessionSetRoles", { numberOfKeys: 1, lua: SET_ROLES });
+      client.defineCommand("sessionCountAdd", { numberOfKeys: 2, lua: COUNT_ADD });
+      client.defineCommand("sessionCountRead", { numberOfKeys: 2, lua: COUNT_READ });
     }
-    this.redis = redis;
     this.durable = durable;
-    this.ack = new ReplicaAck(durable, durability.replicas, durability.timeoutMs);
+    this.io = new StoreIo(durable, durability, onError);
   }
 
   async create(s: NewSession, maxPerUser: number, idleTimeoutMs: number): Promise<{ evicted: string[] }> {
-    const expireAt = Math.min(s.expiresAt, s.createdAt + idleTimeoutMs);
-    const fields = [
-      "uid", s.userId, "un", s.username, "ro", JSON.stringify(s.roles), "sh", s.secretHash,
-      "ca", s.createdAt, "ea", s.expiresAt, "ls", s.createdAt, "ip", s.ip, "ua", s.userAgent,
-    ];
-    // The session script, the active-set update and (usually) the WAIT go out as one pipeline: one round trip.
-    const [evictedReply] = await this.sendDurably(
+    const x = Math.min(s.expiresAt, s.createdAt + idleTimeoutMs);
+    const value = pack({ x, lastSeenAt: s.createdAt, createdAt: s.createdAt, expiresAt: s.expiresAt, secretHash: s.secretHash, ip: s.ip, userAgent: s.userAgent });
+    const key = userKey(s.userId);
+    // The session script, the count and (usually) the WAIT go out as one pipeline: one round trip.
+    const [reply] = await this.io.sendDurably(
       this.durable
         .pipeline()
-        .sessionCreate(
-          indexKey(s.userId), sessionKey(s.userId, s.id), sessionPrefix(s.userId),
-          s.id, maxPerUser, s.createdAt, expireAt, s.expiresAt, eventChannel(s.userId), ...fields,
-        )
-        .zadd(ACTIVE_KEY, expireAt, member(s.userId, s.id))
-        .zremrangebyscore(ACTIVE_KEY, "-inf", s.createdAt),
+        .sessionCreate(key, s.createdAt, s.id, maxPerUser, value, x, s.username, JSON.stringify(s.roles), eventChannel(s.userId))
+        .sessionCountAdd(COUNTS, ENDS, bucket(x), 1),
       // Its token is never handed out, so a copy the replica kept is of no use to anyone: drop it from the
       // master without waiting for the replica (a second wait would double the refused login's time).
       async () => {
-        await this.exec(
-          this.redis
-            .pipeline()
-            .sessionRevoke(indexKey(s.userId), sessionKey(s.userId, s.id), s.id, eventChannel(s.userId), "", s.createdAt)
-            .zrem(ACTIVE_KEY, member(s.userId, s.id)),
-        ).catch(this.onError);
+        await this.io
+          .exec(this.redis.pipeline().sessionRevoke(key, s.id, eventChannel(s.userId), "", s.createdAt).sessionCountAdd(COUNTS, ENDS, bucket(x), -1))
+          .catch(this.onError);
       },
     );
-    const evicted = evictedReply as string[];
-    if (evicted.length > 0) {
-      // Only the count reads these members, and an expired one is trimmed anyway: not worth a WAIT of its own.
-      void this.redis.zrem(ACTIVE_KEY, ...evicted.map((id) => member(s.userId, id))).catch(this.onError);
-    }
+    const [evicted, expiries] = reply as [string[], string[]];
+    // The count is only read, and every error in it ages out with its bucket: not worth a WAIT of its own.
+    if (evicted.length > 0) void this.uncount(expiries);
     return { evicted };
   }
 
-  /**
-   * Sends writes that must survive a failover and waits for the replicas (see ReplicaAck). When too few
-   * acknowledge in time the writes still stand on the master; that is reported through onShortfall, and with
-   * onTimeout "fail" `undo` runs and the caller gets "unavailable".
-   */
-  private async sendDurably(writes: ChainableCommander, undo?: () => Promise<void>): Promise<unknown[]> {
-    const { results, acked } = await this.guard(() => this.ack.send(writes));
-    const values = results.map(([err, value]) => {
-      if (err) {
-        this.onError(err);
-        throw unavailable("session storage", err);
-      }
-      return value;
-    });
-    if (this.durability.replicas > 0 && acked < this.durability.replicas) {
-      this.durability.onShortfall?.(acked);
-      if (undo && this.durability.onTimeout === "fail") {
-        await undo();
-        throw unavailable("session storage (no replica acknowledged the write)", new Error(`WAIT acked ${acked}`));
-      }
-    }
-    return values;
-  }
-
-  /** The fields validation needs, not the whole hash (the user agent alone may be 256 bytes). */
   async get(userId: string, sessionId: string): Promise<SessionRecord | null> {
-    const [uid, un, ro, sh, ca, ea, ls] = await this.guard(() => this.redis.hmget(sessionKey(userId, sessionId), ...RECORD_FIELDS));
-    if (!uid || !sh) return null;
-    return { id: sessionId, userId: uid, username: un ?? "", roles: rolesOf(ro), secretHash: sh, createdAt: Number(ca), expiresAt: Number(ea), lastSeenAt: Number(ls) };
+    const [un, ro, value] = await this.io.guard(() => this.redis.hmget(userKey(userId), "un", "ro", sessionId));
+    const s = value ? unpack(value) : null;
+    if (!s || s.x <= Date.now()) return null;
+    return { id: sessionId, userId, username: un ?? "", roles: rolesOf(ro), secretHash: s.secretHash, createdAt: s.createdAt, expiresAt: s.expiresAt, lastSeenAt: s.lastSeenAt };
   }
 
   async touch(s: SessionRecord, now: number, idleTimeoutMs: number): Promise<void> {
-    const expireAt = Math.min(s.expiresAt, now + idleTimeoutMs);
-    await this.guard(() =>
-      this.exec(
-        this.redis
-          .pipeline()
-          .sessionTouch(sessionKey(s.userId, s.id), now, expireAt)
-          .zadd(ACTIVE_KEY, "XX", expireAt, member(s.userId, s.id)),
-      ),
-    );
+    const before = Math.min(s.expiresAt, s.lastSeenAt + idleTimeoutMs);
+    const x = Math.min(s.expiresAt, now + idleTimeoutMs);
+    const move = bucket(before) === bucket(x) ? [] : [bucket(before), -1, bucket(x), 1];
+    const pipeline = this.redis.pipeline().sessionTouch(userKey(s.userId), s.id, now.toString(36), x.toString(36), x, now);
+    if (move.length > 0) pipeline.sessionCountAdd(COUNTS, ENDS, ...move);
+    const [touched] = await this.io.guard(() => this.io.exec(pipeline));
+    // Gone meanwhile (revoked, which uncounted it): move the count back.
+    if (touched === null && move.length > 0) void this.count([bucket(x), -1, bucket(before), 1]);
   }
 
   async list(userId: string): Promise<StoredSession[]> {
-    const ids = await this.guard(() => this.redis.zrange(indexKey(userId), 0, -1));
-    if (ids.length === 0) return [];
-    const pipeline = this.redis.pipeline();
-    for (const id of ids) pipeline.hgetall(sessionKey(userId, id));
-    const hashes = await this.guard(() => this.exec(pipeline));
-    return ids.flatMap((id, i) => {
-      const s = fromHash(id, hashes[i] as Record<string, string>);
-      return s ? [s] : [];
-    });
+    const hash = await this.io.guard(() => this.redis.hgetall(userKey(userId)));
+    const now = Date.now();
+    const sessions: StoredSession[] = [];
+    for (const [id, value] of Object.entries(hash)) {
+      if (id === "un" || id === "ro") continue;
+      const s = unpack(value);
+      if (!s || s.x <= now) continue;
+      sessions.push({ id, userId, username: hash.un ?? "", roles: rolesOf(hash.ro), secretHash: s.secretHash, createdAt: s.createdAt, expiresAt: s.expiresAt, lastSeenAt: s.lastSeenAt, ip: s.ip, userAgent: s.userAgent });
+    }
+    return sessions.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
   }
 
   // Revocations and role changes are replicated before they are reported done, like a new session: a logout
@@ -139,87 +99,78 @@ export class RedisSessionStore implements SessionStore {
   // replica acknowledges in time the change still stands on the master; it is reported through onShortfall.
 
   async revoke(userId: string, sessionId: string, reason: EndReason): Promise<boolean> {
-    const [removed] = await this.sendDurably(
-      this.durable
-        .pipeline()
-        .sessionRevoke(indexKey(userId), sessionKey(userId, sessionId), sessionId, eventChannel(userId), reason, Date.now())
-        .zrem(ACTIVE_KEY, member(userId, sessionId)),
+    const [expiry] = await this.io.sendDurably(
+      this.durable.pipeline().sessionRevoke(userKey(userId), sessionId, eventChannel(userId), reason, Date.now()),
     );
-    return Number(removed) === 1;
+    if (typeof expiry !== "string") return false;
+    await this.uncount([expiry]);
+    return true;
   }
 
   async revokeAll(userId: string, reason: EndReason, keep = ""): Promise<string[]> {
-    const [reply] = await this.sendDurably(
-      this.durable.pipeline().sessionRevokeAll(indexKey(userId), sessionPrefix(userId), keep, eventChannel(userId), reason, Date.now()),
+    const [reply] = await this.io.sendDurably(
+      this.durable.pipeline().sessionRevokeAll(userKey(userId), keep, eventChannel(userId), reason, Date.now()),
     );
-    const removed = reply as string[];
-    if (removed.length > 0) {
-      // The active set is only counted (and trims what expired): no WAIT of its own, as in create().
-      await this.guard(() => this.redis.zrem(ACTIVE_KEY, ...removed.map((id) => member(userId, id))));
-    }
+    const [removed, expiries] = reply as [string[], string[]];
+    if (removed.length > 0) await this.uncount(expiries);
     return removed;
   }
 
   async setRoles(userId: string, roles: string[]): Promise<void> {
-    await this.sendDurably(
-      this.durable.pipeline().sessionSetRoles(indexKey(userId), sessionPrefix(userId), JSON.stringify(roles), eventChannel(userId), Date.now()),
-    );
+    await this.io.sendDurably(this.durable.pipeline().sessionSetRoles(userKey(userId), JSON.stringify(roles), eventChannel(userId), Date.now()));
   }
 
-  /** O(log n): a range count over the expiry-ordered set. */
+  /** Work bounded by the buckets that ended since the last read (and those up to `now` when it is ahead of Redis). */
   countActive(now: number): Promise<number> {
-    return this.guard(() => this.redis.zcount(ACTIVE_KEY, `(${now}`, "+inf"));
+    return this.io.guard(() => this.redis.sessionCountRead(COUNTS, ENDS, now));
   }
 
-  private async exec(pipeline: ReturnType<Redis["pipeline"]>): Promise<unknown[]> {
-    const results = (await pipeline.exec()) ?? [];
-    return results.map(([err, value]) => {
-      if (err) throw err;
-      return value;
-    });
+  holdsAny(): Promise<boolean> {
+    return this.countActive(Date.now()).then((n) => n > 0);
   }
 
-  private async guard<T>(op: () => Promise<T>): Promise<T> {
-    try {
-      return await op();
-    } catch (err) {
-      this.onError(err);
-      throw unavailable("session storage", err);
-    }
+  /** Takes sessions that ended early (revoked, evicted) out of the count, by their idle expiries in base 36. */
+  private uncount(expiries: string[]): Promise<void> {
+    return this.count(expiries.flatMap((x) => [bucket(parseInt(x, 36)), -1]));
+  }
+
+  private async count(bucketDeltas: number[]): Promise<void> {
+    await this.redis.sessionCountAdd(COUNTS, ENDS, ...bucketDeltas).catch(this.onError);
   }
 }
 
-const tag = (userId: string) => `auth:{u:${userId}}`;
-const indexKey = (userId: string) => `${tag(userId)}:idx`;
-const sessionPrefix = (userId: string) => `${tag(userId)}:s:`;
-export const sessionKey = (userId: string, sessionId: string) => `${sessionPrefix(userId)}${sessionId}`;
-const member = (userId: string, sessionId: string) => `${userId}:${sessionId}`;
-/** The user's event channel: same hash tag as its keys, so sharded pub/sub keeps it on the keys' shard. */
-export const eventChannel = (userId: string) => `${tag(userId)}:ev`;
+/** The key holding all of a user's sessions. */
+export const userKey = (userId: string) => userTag(userId);
 
-const RECORD_FIELDS = ["uid", "un", "ro", "sh", "ca", "ea", "ls"] as const;
+const bucket = (idleExpiry: number) => Math.ceil(idleExpiry / COUNT_BUCKET_MS) * COUNT_BUCKET_MS;
 
-function rolesOf(json: string | null | undefined): string[] {
-  try {
-    const parsed: unknown = JSON.parse(json ?? "[]");
-    return Array.isArray(parsed) ? parsed.filter((r): r is string => typeof r === "string") : [];
-  } catch {
-    return [];
-  }
+interface Packed {
+  x: number;
+  lastSeenAt: number;
+  createdAt: number;
+  expiresAt: number;
+  secretHash: string;
+  ip: string;
+  userAgent: string;
 }
 
-function fromHash(id: string, h: Record<string, string>): StoredSession | null {
-  if (!h.uid || !h.sh) return null;
+/** One session's field value: times in base 36 and the SHA-256 in base64url (13 + 21 bytes less than decimal and hex). */
+export function pack(s: Packed): string {
+  const hash = Buffer.from(s.secretHash, "hex").toString("base64url");
+  return [s.x, s.lastSeenAt, s.createdAt, s.expiresAt].map((t) => t.toString(36)).concat(hash, s.ip, s.userAgent).join("|");
+}
+
+export function unpack(value: string): Packed | null {
+  const parts = value.split("|");
+  if (parts.length < 7) return null;
+  const [x, ls, ca, ea, hash, ip] = parts as [string, string, string, string, string, string];
   return {
-    id,
-    userId: h.uid,
-    username: h.un ?? "",
-    roles: rolesOf(h.ro),
-    secretHash: h.sh,
-    createdAt: Number(h.ca),
-    expiresAt: Number(h.ea),
-    lastSeenAt: Number(h.ls),
-    ip: h.ip ?? "",
-    userAgent: h.ua ?? "",
+    x: parseInt(x, 36),
+    lastSeenAt: parseInt(ls, 36),
+    createdAt: parseInt(ca, 36),
+    expiresAt: parseInt(ea, 36),
+    secretHash: Buffer.from(hash, "base64url").toString("hex"),
+    ip,
+    userAgent: parts.slice(6).join("|"),
   };
 }
