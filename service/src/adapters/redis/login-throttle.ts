@@ -1,7 +1,9 @@
 // Brute-force limits on failed logins, kept in Redis with expiry (the expiry is the cleanup: nothing grows
-// without bound, unlike the old in-process Map). Three counters: per IP, per username+IP, per username.
-import type { Redis } from "ioredis";
-import { RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
+// without bound, unlike the old in-process Map). Three fixed-window counters: per IP, per username+IP, per
+// username. Hand-written rather than rate-limiter-flexible: a login reads all three in one MGET, which its API
+// cannot do (its get() is a MULTI/GET/PTTL/EXEC per limiter), and reading its keys directly tied brute-force
+// protection to its internal format. The keys and values are the ones it used, so counters survive the change.
+import type { Redis, Result } from "ioredis";
 import { AuthError, unavailable } from "../../auth/errors.js";
 import type { LoginThrottle } from "../../auth/ports.js";
 
@@ -16,45 +18,39 @@ export interface ThrottleLimits {
   user: Limit;
 }
 
-export class RedisLoginThrottle implements LoginThrottle {
-  private readonly ip: RateLimiterRedis;
-  private readonly userIp: RateLimiterRedis;
-  private readonly user: RateLimiterRedis;
+/** One failure: the count goes up, and the first failure of a window starts the window. */
+const FAIL = `
+local n = redis.call('INCR', KEYS[1])
+if n == 1 or redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return n
+`;
 
+declare module "ioredis" {
+  interface RedisCommander<Context> {
+    loginFailure(key: string, windowMs: number): Result<number, Context>;
+  }
+}
+
+export class RedisLoginThrottle implements LoginThrottle {
   constructor(
     private readonly redis: Redis,
-    limits: ThrottleLimits,
+    private readonly limits: ThrottleLimits,
     private readonly onError: (err: unknown) => void = () => {},
-    keyPrefix = "auth:rl",
+    private readonly keyPrefix = "auth:rl",
   ) {
-    const make = (name: string, l: Limit) =>
-      new RateLimiterRedis({
-        storeClient: redis,
-        keyPrefix: `${keyPrefix}:${name}`,
-        points: l.points,
-        duration: l.windowS,
-        rejectIfRedisNotReady: true,
-      });
-    this.ip = make("ip", limits.ip);
-    this.userIp = make("user-ip", limits.userIp);
-    this.user = make("user", limits.user);
+    redis.defineCommand("loginFailure", { numberOfKeys: 1, lua: FAIL });
   }
 
   /**
-   * Every login runs this, so it is one MGET of the three counters (auto-pipelined with other logins'); the
-   * limiters' own get() is a MULTI/GET/PTTL/EXEC each, three round trips. The counters are the limiters' keys
-   * (getKey) holding the points consumed; their TTL is read only for one over its limit, for Retry-After.
+   * Every login runs this: one MGET of the three counters (auto-pipelined with other logins'). Their TTL is read
+   * only for one at its limit, for Retry-After.
    */
   async check(username: string, ip: string): Promise<{ userIpFailures: boolean }> {
-    const checks: [RateLimiterRedis, string][] = [
-      [this.ip, this.ip.getKey(ip)],
-      [this.userIp, this.userIp.getKey(userIpKey(username, ip))],
-      [this.user, this.user.getKey(username)],
-    ];
-    const counts = await this.guard(() => this.redis.mget(checks.map(([, key]) => key)));
-    const blocked = checks.filter(([limiter], i) => Number(counts[i] ?? 0) >= limiter.points).map(([, key]) => key);
+    const counters = this.counters(username, ip);
+    const counts = await this.guard(() => this.redis.mget(counters.map(([key]) => key)));
+    const blocked = counters.filter(([, limit], i) => Number(counts[i] ?? 0) >= limit.points).map(([key]) => key);
     if (blocked.length === 0) return { userIpFailures: Number(counts[1] ?? 0) > 0 };
-    // -2: the window ended since the MGET; -1 cannot happen (the limiter always sets an expiry), count it as 1 s.
+    // -2: the window ended since the MGET.
     const ttls = (await this.guard(() => Promise.all(blocked.map((key) => this.redis.pttl(key))))).filter((t) => t !== -2);
     if (ttls.length === 0) return { userIpFailures: true };
     throw new AuthError("rate_limited", "too many failed logins; try again later", {
@@ -63,17 +59,24 @@ export class RedisLoginThrottle implements LoginThrottle {
   }
 
   async recordFailure(username: string, ip: string): Promise<void> {
-    await this.guard(() =>
-      Promise.all([
-        consume(this.ip, ip),
-        consume(this.userIp, userIpKey(username, ip)),
-        consume(this.user, username),
-      ]),
-    );
+    const pipeline = this.redis.pipeline();
+    for (const [key, limit] of this.counters(username, ip)) pipeline.loginFailure(key, limit.windowS * 1000);
+    await this.guard(async () => {
+      for (const [err] of (await pipeline.exec()) ?? []) if (err) throw err;
+    });
   }
 
   async recordSuccess(username: string, ip: string): Promise<void> {
-    await this.guard(() => this.userIp.delete(userIpKey(username, ip)));
+    await this.guard(() => this.redis.del(this.counters(username, ip)[1][0]));
+  }
+
+  /** The three counters' keys and limits: per IP, per username+IP (the one a success resets), per username. */
+  private counters(username: string, ip: string): [[string, Limit], [string, Limit], [string, Limit]] {
+    return [
+      [`${this.keyPrefix}:ip:${ip}`, this.limits.ip],
+      [`${this.keyPrefix}:user-ip:${username}|${ip}`, this.limits.userIp],
+      [`${this.keyPrefix}:user:${username}`, this.limits.user],
+    ];
   }
 
   private async guard<T>(op: () => Promise<T>): Promise<T> {
@@ -83,16 +86,5 @@ export class RedisLoginThrottle implements LoginThrottle {
       this.onError(err);
       throw unavailable("login throttle", err);
     }
-  }
-}
-
-const userIpKey = (username: string, ip: string) => `${username}|${ip}`;
-
-/** A limiter rejects with RateLimiterRes when over its points: that is a count, not a failure. */
-async function consume(limiter: RateLimiterRedis, key: string): Promise<void> {
-  try {
-    await limiter.consume(key);
-  } catch (err) {
-    if (!(err instanceof RateLimiterRes)) throw err;
   }
 }
