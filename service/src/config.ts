@@ -60,73 +60,186 @@ const origins = list.pipe(
   ),
 );
 
-/** Every setting: its variable, schema and default (undefined = required or optional without default). */
+/** A setting's JSON Schema in the chart's values.schema.json (the chart passes values through as strings). */
+type Json = Record<string, unknown>;
+
+/**
+ * A setting: its schema, default (undefined = required, or optional without one), what it means (`doc`, the one
+ * text docs/configuration.md, the chart's values.schema.json and README are generated from: npm run settings),
+ * its type in the chart's values, and whether the chart sets it itself instead of offering a value.
+ */
+export interface Setting {
+  schema: z.ZodType;
+  json: Json;
+  default: string | undefined;
+  doc: string;
+  /** Set by the chart (ports, addresses, secrets): no `config.<name>` value. */
+  chartSets?: true;
+  /** The chart's default where a pod needs another than a process (with why, in `doc`). */
+  chartDefault?: string;
+}
+
+const MAX_INT = Number.MAX_SAFE_INTEGER;
+const integer = (min: number, max = MAX_INT) => ({
+  schema: int(min, max),
+  json: max === MAX_INT ? { type: "integer", minimum: min } : { type: "integer", minimum: min, maximum: max },
+});
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T) => ({ schema: z.enum(values), json: { type: "string", enum: values } });
+const flag = { schema: bool, json: { type: "boolean" } };
+const text = <S extends z.ZodType>(schema: S) => ({ schema, json: { type: "string" } });
+
+/** Every setting, by its environment variable. */
 const settings = {
-  HOST: { schema: z.string().trim().min(1, "a listen address"), default: "0.0.0.0" },
-  PORT: { schema: int(1, 65535), default: "3000" },
-  METRICS_PORT: { schema: int(1, 65535), default: "9464" },
-  LOG_LEVEL: { schema: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]), default: "info" },
+  HOST: { ...text(z.string().trim().min(1, "a listen address")), default: "0.0.0.0", doc: "listen address", chartSets: true },
+  PORT: { ...integer(1, 65535), default: "3000", doc: "public API port", chartSets: true },
+  METRICS_PORT: { ...integer(1, 65535), default: "9464", doc: "Prometheus metrics port (never the API port)", chartSets: true },
+  LOG_LEVEL: {
+    ...oneOf(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
+    default: "info",
+    doc: "pino level: fatal, error, warn, info, debug, trace, silent",
+  },
   ACCESS_LOG_SAMPLE_RATE: {
     schema: z.string().trim().regex(/^(0(\.\d+)?|1(\.0+)?)$/, "a fraction from 0 to 1").transform(Number),
+    json: { type: "number", minimum: 0, maximum: 1 },
     default: "0.01",
+    doc: "share (0–1) of quick successful requests that get an access-log line; every non-2xx, aborted or slow request always gets one",
   },
-  ACCESS_LOG_SLOW_MS: { schema: int(0, 600_000), default: "500" },
-  TRUSTED_PROXIES: { schema: list, default: "" },
-  SHUTDOWN_GRACE_MS: { schema: int(0, 600_000), default: "10000" },
-  SHUTDOWN_DELAY_MS: { schema: int(0, 600_000), default: "0" },
+  ACCESS_LOG_SLOW_MS: { ...integer(0, 600_000), default: "500", doc: "a request at least this slow always gets an access-log line" },
+  TRUSTED_PROXIES: {
+    ...text(list),
+    default: "",
+    doc: "comma list for Express `trust proxy` (e.g. `loopback,10.0.0.0/8`); decides which client IP the limits count",
+  },
+  SHUTDOWN_GRACE_MS: {
+    ...integer(0, 600_000),
+    default: "10000",
+    chartDefault: "20000",
+    doc: "how long in-flight requests may finish after the listener closes (the chart: 20000, within the pod's termination grace period)",
+  },
+  SHUTDOWN_DELAY_MS: {
+    ...integer(0, 600_000),
+    default: "0",
+    chartDefault: "5000",
+    doc: "after SIGTERM, how long readiness is false before the listener closes (the chart: 5000, so that endpoints and load balancers drop the pod first)",
+  },
 
-  REDIS_SENTINELS: { schema: sentinels, default: undefined },
-  REDIS_MASTER_NAME: { schema: z.string().trim().min(1, "a Sentinel master-set name"), default: "auth-master" },
-  REDIS_PASSWORD: { schema: z.string().optional(), default: undefined },
-  REDIS_SENTINEL_PASSWORD: { schema: z.string().optional(), default: undefined },
-  REDIS_COMMAND_TIMEOUT_MS: { schema: int(100, 60_000), default: "2000" },
+  REDIS_SENTINELS: { ...text(sentinels), default: undefined, doc: "comma list of Sentinel `host:port`", chartSets: true },
+  REDIS_MASTER_NAME: { ...text(z.string().trim().min(1, "a Sentinel master-set name")), default: "auth-master", doc: "Sentinel master-set name", chartSets: true },
+  REDIS_PASSWORD: { ...text(z.string().optional()), default: undefined, doc: "password of the Redis servers", chartSets: true },
+  REDIS_SENTINEL_PASSWORD: { ...text(z.string().optional()), default: undefined, doc: "password of the Sentinels", chartSets: true },
+  REDIS_COMMAND_TIMEOUT_MS: {
+    ...integer(100, 60_000),
+    default: "2000",
+    doc: "a Redis command fails after this long; no command waits while no master is reachable",
+  },
 
-  DATABASE_URL: { schema: postgresUrl, default: undefined },
-  DIRECT_DATABASE_URL: { schema: postgresUrl.optional(), default: undefined },
-  DB_POOL_SIZE: { schema: int(1, 1000), default: "10" },
-  DB_ACQUIRE_TIMEOUT_MS: { schema: int(50, 60_000), default: "2000" },
-  DB_STATEMENT_TIMEOUT_MS: { schema: int(100, 600_000), default: "5000" },
-  READINESS_CACHE_MS: { schema: int(0, 60_000), default: "1000" },
+  DATABASE_URL: { ...text(postgresUrl), default: undefined, doc: "`postgresql://` URL through PgBouncer (transaction pooling)", chartSets: true },
+  DIRECT_DATABASE_URL: { ...text(postgresUrl.optional()), default: undefined, doc: "`postgresql://` URL straight to PostgreSQL, for migrations", chartSets: true },
+  DB_POOL_SIZE: { ...integer(1, 1000), default: "10", doc: "connections this replica opens to PgBouncer" },
+  DB_ACQUIRE_TIMEOUT_MS: { ...integer(50, 60_000), default: "2000", doc: "longest wait for a pooled connection (or a new one)" },
+  DB_STATEMENT_TIMEOUT_MS: { ...integer(100, 600_000), default: "5000", doc: "client-side query timeout" },
+  READINESS_CACHE_MS: { ...integer(0, 60_000), default: "1000", doc: "how long a readiness result is reused" },
 
-  BCRYPT_COST: { schema: int(10, 15), default: "12" },
-  HASH_POOL_SIZE: { schema: int(1, 256).optional(), default: undefined },
-  HASH_QUEUE_MAX: { schema: int(0, 100_000), default: "1000" },
-  HASH_QUEUE_MAX_WAIT_MS: { schema: int(10, 600_000), default: "10000" },
-  HASH_THREAD_NICE: { schema: int(0, 19), default: "19" },
-  LOGIN_LOOKUP_CONCURRENCY: { schema: int(1, 10_000), default: "4" },
+  BCRYPT_COST: { ...integer(10, 15), default: "12", doc: "bcrypt cost, 10 to 15; hashes of another cost are rehashed on login" },
+  HASH_POOL_SIZE: {
+    schema: int(1, 256).optional(),
+    json: { oneOf: [{ type: "integer", minimum: 1, maximum: 256 }, { type: "string", maxLength: 0 }] },
+    default: undefined,
+    doc: "hashing worker threads; empty: the CPUs the process may use (the cgroup v2 or v1 CPU quota honoured)",
+  },
+  HASH_QUEUE_MAX: { ...integer(0, 100_000), default: "1000", doc: "logins that may wait for a hashing slot" },
+  HASH_QUEUE_MAX_WAIT_MS: {
+    ...integer(10, 600_000),
+    default: "10000",
+    doc: "longest wait for a slot; a login that cannot be served in time gets `503 overloaded` at once",
+  },
+  HASH_THREAD_NICE: {
+    ...integer(0, 19),
+    default: "19",
+    doc: "nice value (0–19) of the hashing threads only, so validations, probes and metrics on the main thread preempt hashing during a storm",
+  },
+  LOGIN_LOOKUP_CONCURRENCY: {
+    ...integer(1, 10_000),
+    default: "4",
+    doc: "logins doing their throttle check and user lookup at once; the rest wait their turn (at most `DB_ACQUIRE_TIMEOUT_MS`, then run anyway), so a storm's lookups do not crowd validations out of the event loop",
+  },
 
-  REGISTRATION: { schema: z.enum(["admin", "open"]), default: "admin" },
-  PASSWORD_MIN_LENGTH: { schema: int(1, 72), default: "8" },
-  COOKIE_NAME: { schema: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "a cookie name (letters, digits, _ and -)"), default: "auth_session" },
-  COOKIE_SECURE: { schema: bool, default: "true" },
-  ALLOWED_ORIGINS: { schema: origins, default: "" },
+  REGISTRATION: { ...oneOf(["admin", "open"]), default: "admin", doc: "`admin`: only admins create users; `open`: anyone may register" },
+  PASSWORD_MIN_LENGTH: { ...integer(1, 72), default: "8", doc: "minimum password length in characters (maximum is 72 UTF-8 bytes, bcrypt's limit)" },
+  COOKIE_NAME: {
+    ...text(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "a cookie name (letters, digits, _ and -)")),
+    default: "auth_session",
+    doc: "session cookie name",
+  },
+  COOKIE_SECURE: { ...flag, default: "true", doc: "`Secure` flag on the cookie (set `false` only for plain-http local use)" },
+  ALLOWED_ORIGINS: { ...text(origins), default: "", doc: "origins allowed to make cookie-authenticated writes (CSRF defence), comma-separated" },
 
-  SESSION_MAX_PER_USER: { schema: int(1, 1000), default: "1" },
-  SESSION_IDLE_TIMEOUT_S: { schema: int(60, 31_536_000), default: "604800" },
-  SESSION_ABSOLUTE_LIFETIME_S: { schema: int(60, 31_536_000), default: "604800" },
-  SESSION_REFRESH_INTERVAL_S: { schema: int(1, 86_400), default: "60" },
-  SESSION_WAIT_REPLICAS: { schema: int(0, 16), default: "1" },
-  SESSION_WAIT_TIMEOUT_MS: { schema: int(1, 60_000), default: "250" },
-  SESSION_WAIT_ON_TIMEOUT: { schema: z.enum(["accept", "fail"]), default: "accept" },
-  SESSION_STORE_FORMAT: { schema: z.enum(["1", "2"]), default: "2" },
+  SESSION_MAX_PER_USER: { ...integer(1, 1000), default: "1", doc: "sessions a user may hold; a new login ends the oldest beyond it" },
+  SESSION_IDLE_TIMEOUT_S: { ...integer(60, 31_536_000), default: "604800", doc: "a session unused this long ends (7 days)" },
+  SESSION_ABSOLUTE_LIFETIME_S: { ...integer(60, 31_536_000), default: "604800", doc: "a session ends this long after login, used or not (7 days)" },
+  SESSION_REFRESH_INTERVAL_S: { ...integer(1, 86_400), default: "60", doc: "the idle expiry is pushed forward at most once per interval" },
+  SESSION_WAIT_REPLICAS: {
+    ...integer(0, 16),
+    default: "1",
+    doc: "Redis replicas that must acknowledge a new session, a logout or a revocation (`WAIT`); `0` disables",
+  },
+  SESSION_WAIT_TIMEOUT_MS: { ...integer(1, 60_000), default: "250", doc: "how long to wait for them" },
+  SESSION_WAIT_ON_TIMEOUT: {
+    ...oneOf(["accept", "fail"]),
+    default: "accept",
+    doc: "for a new session: `accept` logs and answers 201 anyway; `fail` drops it and answers 503 (a logout is always answered)",
+  },
+  SESSION_STORE_FORMAT: {
+    schema: z.enum(["1", "2"]),
+    json: { type: "integer", enum: [1, 2] },
+    default: "2",
+    doc: "the Redis layout new sessions are written in; both layouts are always read. `1` (the legacy layout) only for the first rollout of an upgrade from a release that wrote it (docs/sessions.md, \"Upgrading the session layout\")",
+  },
 
-  LOGIN_LIMIT_IP_MAX: { schema: int(1), default: "100" },
-  LOGIN_LIMIT_IP_WINDOW_S: { schema: int(1, 86_400), default: "900" },
-  LOGIN_LIMIT_USER_IP_MAX: { schema: int(1), default: "5" },
-  LOGIN_LIMIT_USER_IP_WINDOW_S: { schema: int(1, 86_400), default: "900" },
-  LOGIN_LIMIT_USER_MAX: { schema: int(1), default: "20" },
-  LOGIN_LIMIT_USER_WINDOW_S: { schema: int(1, 86_400), default: "3600" },
+  LOGIN_LIMIT_IP_MAX: { ...integer(1), default: "100", doc: "failed logins per client IP per `LOGIN_LIMIT_IP_WINDOW_S`" },
+  LOGIN_LIMIT_IP_WINDOW_S: { ...integer(1, 86_400), default: "900", doc: "the window of `LOGIN_LIMIT_IP_MAX`" },
+  LOGIN_LIMIT_USER_IP_MAX: {
+    ...integer(1),
+    default: "5",
+    doc: "failed logins per username and IP per `LOGIN_LIMIT_USER_IP_WINDOW_S` (reset on success)",
+  },
+  LOGIN_LIMIT_USER_IP_WINDOW_S: { ...integer(1, 86_400), default: "900", doc: "the window of `LOGIN_LIMIT_USER_IP_MAX`" },
+  LOGIN_LIMIT_USER_MAX: { ...integer(1), default: "20", doc: "failed logins per username from any IP per `LOGIN_LIMIT_USER_WINDOW_S`" },
+  LOGIN_LIMIT_USER_WINDOW_S: { ...integer(1, 86_400), default: "3600", doc: "the window of `LOGIN_LIMIT_USER_MAX`" },
 
-  WS_PING_INTERVAL_S: { schema: int(1, 3600), default: "30" },
-  WS_MAX_CONNECTIONS_PER_USER: { schema: int(1, 1000), default: "5" },
-  WS_MAX_CONNECTIONS: { schema: int(1, 1_000_000), default: "10000" },
-  WS_MAX_BUFFERED_KB: { schema: int(1, 1_048_576), default: "512" },
-  DEMO_PAGE: { schema: bool, default: "false" },
+  WS_PING_INTERVAL_S: {
+    ...integer(1, 3600),
+    default: "30",
+    doc: "live-event sockets: the server pings every socket this often (a peer that misses a pong is closed), refreshes its presence, and re-validates its session",
+  },
+  WS_MAX_CONNECTIONS_PER_USER: {
+    ...integer(1, 1000),
+    default: "5",
+    doc: "live-event sockets a user may hold across the cluster; one more is refused with `429 too_many_connections`",
+  },
+  WS_MAX_CONNECTIONS: {
+    ...integer(1, 1_000_000),
+    default: "10000",
+    doc: "live-event sockets one replica holds; one more is refused with `503 overloaded` + `Retry-After`",
+  },
+  WS_MAX_BUFFERED_KB: {
+    ...integer(1, 1_048_576),
+    default: "512",
+    doc: "a socket whose unsent data passes this is closed with 1013 (a client that does not read)",
+  },
+  DEMO_PAGE: { ...flag, default: "false", doc: "serve the demo page at `/` (`scripts/up.sh` turns it on)" },
 
-  AUDIT_BATCH_SIZE: { schema: int(1, 10_000), default: "200" },
-  AUDIT_FLUSH_INTERVAL_MS: { schema: int(10, 60_000), default: "500" },
-  AUDIT_QUEUE_MAX: { schema: int(1, 1_000_000), default: "10000" },
-} as const;
+  AUDIT_BATCH_SIZE: { ...integer(1, 10_000), default: "200", doc: "login events written per batch" },
+  AUDIT_FLUSH_INTERVAL_MS: { ...integer(10, 60_000), default: "500", doc: "longest delay before queued login events are written" },
+  AUDIT_QUEUE_MAX: {
+    ...integer(1, 1_000_000),
+    default: "10000",
+    doc: "login events kept while the database is unreachable; the oldest are dropped (and logged) beyond it",
+  },
+} as const satisfies Record<string, Setting>;
+
+/** The settings with what documents them, for the generated references (scripts/settings.ts). */
+export const SETTINGS: Readonly<Record<string, Setting>> = settings;
 
 type Settings = typeof settings;
 type Raw = { [K in keyof Settings]: z.output<Settings[K]["schema"]> };
