@@ -3,49 +3,22 @@
 // at once, their lookups then run a few at a time, and validations get the event loop between them instead of
 // waiting behind a thousand lookups started together. Never an error and never a wait beyond maxWaitMs, so a
 // slow database costs a login at most that much more.
-// Hand-written: p-limit and p-queue have no "run anyway after waiting this long".
+import { Slots } from "./slots.js";
 
 export class Pacer {
-  private running = 0;
-  private readonly waiting: (() => void)[] = [];
+  private readonly slots: Slots;
 
-  constructor(
-    private readonly concurrency: number,
-    private readonly maxWaitMs: number,
-  ) {}
+  constructor(concurrency: number, maxWaitMs: number) {
+    this.slots = new Slots(concurrency, maxWaitMs);
+  }
 
   async run<T>(task: () => Promise<T>): Promise<T> {
-    const slot = await this.turn();
+    // false: it waited too long and runs beside the tasks that hold a slot.
+    const slot = await this.slots.take();
     try {
       return await task();
     } finally {
-      if (slot) this.release();
+      if (slot) this.slots.release();
     }
-  }
-
-  /** True once the task holds a slot; false when it waited too long and runs beside the others. */
-  private turn(): Promise<boolean> {
-    if (this.running < this.concurrency) {
-      this.running++;
-      return Promise.resolve(true);
-    }
-    return new Promise((resolve) => {
-      const grant = () => {
-        clearTimeout(timer);
-        resolve(true); // the releasing task handed its slot over: `running` is unchanged
-      };
-      const timer = setTimeout(() => {
-        const i = this.waiting.indexOf(grant);
-        if (i >= 0) this.waiting.splice(i, 1);
-        resolve(false);
-      }, this.maxWaitMs);
-      this.waiting.push(grant);
-    });
-  }
-
-  private release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.running--;
   }
 }

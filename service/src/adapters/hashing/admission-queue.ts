@@ -1,6 +1,8 @@
-// A bounded FIFO of waiters for a fixed number of slots, with a deadline per waiter.
-// Hand-written because piscina's abort kills a task that already runs; we need the deadline to apply only
-// while a login waits for a slot, and we need the wait measured.
+// The hash pool's admission: its slots (auth/slots.ts), a bounded queue in front of them, and a refusal at once
+// (QueueFullError, with a Retry-After) for a login that would not get a slot within the maximum wait, or did not.
+// Not piscina's own queue: its abort kills a task that already runs; the deadline must apply only while a login
+// waits for a slot, and the wait is measured.
+import { Slots } from "../../auth/slots.js";
 
 export class QueueFullError extends Error {
   constructor(readonly retryAfterS: number) {
@@ -8,14 +10,8 @@ export class QueueFullError extends Error {
   }
 }
 
-interface Waiter {
-  grant: () => void;
-  timer: NodeJS.Timeout;
-}
-
 export class AdmissionQueue {
-  private running = 0;
-  private readonly waiters: Waiter[] = [];
+  private readonly pool: Slots;
 
   constructor(
     readonly slots: number,
@@ -23,47 +19,31 @@ export class AdmissionQueue {
     private readonly maxWaitMs: number,
     /** Estimated seconds until `position` more tasks have drained, for Retry-After. */
     private readonly drainEstimateS: (position: number) => number,
-  ) {}
+  ) {
+    this.pool = new Slots(slots, maxWaitMs);
+  }
 
   get inFlight(): number {
-    return this.running;
+    return this.pool.inFlight;
   }
 
   get depth(): number {
-    return this.waiters.length;
+    return this.pool.depth;
   }
 
   /** Resolves when a slot is ours; rejects at once with QueueFullError when we could not get one in time. */
-  acquire(): Promise<void> {
-    if (this.running < this.slots && this.waiters.length === 0) {
-      this.running++;
-      return Promise.resolve();
+  async acquire(): Promise<void> {
+    if (!this.pool.free) {
+      const expectedWaitS = this.drainEstimateS(this.pool.depth + 1);
+      if (this.pool.depth >= this.maxQueue || expectedWaitS * 1000 > this.maxWaitMs) {
+        throw new QueueFullError(retryAfter(expectedWaitS));
+      }
     }
-    const position = this.waiters.length + 1;
-    const expectedWaitS = this.drainEstimateS(position);
-    if (this.waiters.length >= this.maxQueue || expectedWaitS * 1000 > this.maxWaitMs) {
-      return Promise.reject(new QueueFullError(retryAfter(expectedWaitS)));
-    }
-    return new Promise((resolve, reject) => {
-      const waiter: Waiter = {
-        grant: () => {
-          clearTimeout(waiter.timer);
-          this.running++;
-          resolve();
-        },
-        timer: setTimeout(() => {
-          const i = this.waiters.indexOf(waiter);
-          if (i >= 0) this.waiters.splice(i, 1);
-          reject(new QueueFullError(retryAfter(this.drainEstimateS(this.waiters.length + 1))));
-        }, this.maxWaitMs),
-      };
-      this.waiters.push(waiter);
-    });
+    if (!(await this.pool.take())) throw new QueueFullError(retryAfter(this.drainEstimateS(this.pool.depth + 1)));
   }
 
   release(): void {
-    this.running--;
-    this.waiters.shift()?.grant();
+    this.pool.release();
   }
 }
 
