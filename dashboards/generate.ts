@@ -1,16 +1,13 @@
-// Writes dashboards/*.json from dashboards.ts, and the chart's copies.   npm run dashboards
-import { copyFileSync, writeFileSync } from "node:fs";
+// Writes the dashboards from dashboards.ts into the chart (charts/auth-cluster/files/dashboards), their one copy:
+// the chart can only read files inside itself, and dashboards/*.json are links to them.   npm run dashboards
+import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildDashboards, render } from "./dashboards.js";
 
-// The Helm chart can only read files inside itself, so it gets copies; a test checks they are identical.
 const dir = path.dirname(fileURLToPath(import.meta.url));
-const chartFiles = path.join(dir, "../charts/auth-cluster/files");
+const chartFiles = path.join(dir, "../charts/auth-cluster/files/dashboards");
 for (const [file, dashboard] of Object.entries(buildDashboards())) {
-  writeFileSync(path.join(dir, file), render(dashboard));
-  writeFileSync(path.join(chartFiles, "dashboards", file), render(dashboard));
-  console.log(`wrote dashboards/${file} and charts/auth-cluster/files/dashboards/${file}`);
+  writeFileSync(path.join(chartFiles, file), render(dashboard));
+  console.log(`wrote charts/auth-cluster/files/dashboards/${file} (dashboards/${file} links to it)`);
 }
-copyFileSync(path.join(dir, "alerts.yaml"), path.join(chartFiles, "alerts.yaml"));
-console.log("copied dashboards/alerts.yaml to charts/auth-cluster/files/alerts.yaml");

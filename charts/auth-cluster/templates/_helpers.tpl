@@ -1,7 +1,17 @@
-{{- define "auth.name" -}}auth-cluster{{- end }}
+{{- define "auth.name" -}}{{ default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}{{- end }}
 
+{{/*
+The release's objects are named <fullname>-<component>. fullnameOverride names them outright; else the release
+name, followed by the chart's name (or nameOverride) unless it already contains it. 63 characters at most (a DNS
+label); the Redis StatefulSet's pods append "-redis-<n>", so keep a long release name under 45.
+*/}}
 {{- define "auth.fullname" -}}
-{{- if contains "auth-cluster" .Release.Name -}}{{ .Release.Name | trunc 50 | trimSuffix "-" }}{{- else -}}{{ printf "%s-auth-cluster" .Release.Name | trunc 50 | trimSuffix "-" }}{{- end -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := include "auth.name" . -}}
+{{- if contains $name .Release.Name -}}{{ .Release.Name | trunc 63 | trimSuffix "-" }}{{- else -}}{{ printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}{{- end -}}
+{{- end -}}
 {{- end }}
 
 {{- define "auth.labels" -}}
@@ -12,10 +22,36 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- end }}
 
-{{- define "auth.selector" -}}
-app.kubernetes.io/name: {{ include "auth.name" . }}
-app.kubernetes.io/instance: {{ .Release.Name }}
-app.kubernetes.io/component: api
+{{/* The labels every pod of a component carries (dict "ctx" $ "component" "<name>"); the API's selectors are these. */}}
+{{- define "auth.podLabels" -}}
+app.kubernetes.io/name: {{ include "auth.name" .ctx }}
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{/* PgBouncer's and Redis's selectors: instance and component (a selector is immutable: kept as first released). */}}
+{{- define "auth.matchLabels" -}}
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{- define "auth.selector" -}}{{ include "auth.podLabels" (dict "ctx" . "component" "api") }}{{- end }}
+
+{{/*
+checksum/<name> pod annotations, (dict "ctx" $ "files" (dict "<name>" "<template file>")): the sha256 of each
+rendered template, so that a change there rolls the pods. Every workload's checksums are made here.
+*/}}
+{{- define "auth.checksums" -}}
+{{- $lines := list -}}
+{{- range $name, $file := .files -}}
+{{- $lines = append $lines (printf "checksum/%s: %s" $name (include (print $.ctx.Template.BasePath "/" $file) $.ctx | sha256sum)) -}}
+{{- end -}}
+{{- join "\n" $lines -}}
+{{- end }}
+
+{{/* The pods' ServiceAccount: the chart's own (serviceAccount.create), or one named, or the namespace's default. */}}
+{{- define "auth.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}{{ default (include "auth.fullname" .) .Values.serviceAccount.name }}{{- else -}}{{ default "default" .Values.serviceAccount.name }}{{- end -}}
 {{- end }}
 
 {{- define "auth.image" -}}{{ .Values.image.repository }}:{{ .Values.image.tag }}{{- end }}

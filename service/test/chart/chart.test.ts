@@ -1,7 +1,7 @@
 // The Helm chart, without a cluster: lint and render with real helm (4 and 3), validate every object against
 // Kubernetes' own OpenAPI, and check what operators rely on. Tool paths come from scripts/test.sh.
 import { execFileSync } from "node:child_process";
-import { readFileSync, readdirSync } from "node:fs";
+import { lstatSync, readFileSync, readdirSync, realpathSync } from "node:fs";
 import path from "node:path";
 import { PrometheusRule, ServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
 import { describe, expect, it } from "vitest";
@@ -192,11 +192,14 @@ else describe("Helm chart", () => {
     expect(total).toBeLessThanOrEqual(1500);
   });
 
-  it("ships dashboards and alert rules identical to dashboards/", () => {
-    for (const file of readdirSync(path.join(ROOT, "dashboards")).filter((f) => f.endsWith(".json"))) {
-      expect(readFileSync(path.join(CHART, "files/dashboards", file), "utf8"), file).toBe(readFileSync(path.join(ROOT, "dashboards", file), "utf8"));
+  it("ships the dashboards and alert rules from their one copy, which dashboards/ links to", () => {
+    const shipped = readdirSync(path.join(ROOT, "dashboards")).filter((f) => f.endsWith(".json") || f === "alerts.yaml");
+    expect(shipped.sort()).toEqual(["alerts.yaml", "capacity.json", "overview.json", "sessions.json"]);
+    for (const file of shipped) {
+      const copy = path.join(CHART, "files", file === "alerts.yaml" ? "" : "dashboards", file);
+      expect(lstatSync(path.join(ROOT, "dashboards", file)).isSymbolicLink(), `dashboards/${file} is a link`).toBe(true);
+      expect(realpathSync(path.join(ROOT, "dashboards", file))).toBe(realpathSync(copy));
     }
-    expect(readFileSync(path.join(CHART, "files/alerts.yaml"), "utf8")).toBe(readFileSync(path.join(ROOT, "dashboards/alerts.yaml"), "utf8"));
     const objects = render(HELMS.helm4, "everything");
     const boards = objects.filter((o) => o.kind === "ConfigMap" && (o.metadata as any).labels?.grafana_dashboard === "1");
     expect(boards).toHaveLength(3);
@@ -206,6 +209,54 @@ else describe("Helm chart", () => {
     }
     const rule = objects.find((o) => o.kind === "PrometheusRule")!;
     expect(rule.spec).toEqual(parseYaml(readFileSync(path.join(ROOT, "dashboards/alerts.yaml"), "utf8")));
+  });
+
+  it("names objects after fullnameOverride or nameOverride, within 63 characters", () => {
+    const names = (...set: string[]) => render(HELMS.helm4, [...VALUE_SETS.defaults!, ...set]).map((o) => o.metadata.name);
+    expect(names()).toContain("auth-auth-cluster-pgbouncer");
+    expect(names("--set", "nameOverride=idp")).toContain("auth-idp-pgbouncer");
+    expect(names("--set", "fullnameOverride=sso")).toEqual(expect.arrayContaining(["sso", "sso-pgbouncer", "sso-redis"]));
+    const api = render(HELMS.helm4, [...VALUE_SETS.defaults!, "--set", "nameOverride=idp"]).find((o) => o.kind === "Deployment" && o.metadata.name === "auth-idp")!;
+    expect(api.spec.selector.matchLabels["app.kubernetes.io/name"]).toBe("idp");
+    expect(() => names("--set", `fullnameOverride=${"x".repeat(64)}`)).toThrow(/fullnameOverride/);
+    // Helm's longest release name (53) and the chart's name: cut at 63, a DNS label's length.
+    const release = "r".repeat(53);
+    const text = helm(HELMS.helm4, ["template", release, CHART, "--kube-version", KUBE_VERSION, ...VALUE_SETS.defaults!]);
+    expect(text).toContain(`name: ${`${release}-auth-cluster`.slice(0, 63)}\n`);
+  });
+
+  it("runs the API, PgBouncer and Redis under the chart's ServiceAccount, with no token mounted", () => {
+    const objects = render(HELMS.helm4, "defaults");
+    const sa = objects.find((o) => o.kind === "ServiceAccount")!;
+    expect(sa.metadata.name).toBe("auth-auth-cluster");
+    expect((sa as any).automountServiceAccountToken).toBe(false);
+    const workloads = objects.filter((o) => o.kind === "Deployment" || o.kind === "StatefulSet");
+    expect(workloads).toHaveLength(3);
+    for (const w of workloads) {
+      expect(w.spec.template.spec.serviceAccountName, w.metadata.name).toBe("auth-auth-cluster");
+      expect(w.spec.template.spec.automountServiceAccountToken, w.metadata.name).toBe(false);
+    }
+    const none = render(HELMS.helm4, [...VALUE_SETS.defaults!, "--set", "serviceAccount.create=false"]);
+    expect(none.some((o) => o.kind === "ServiceAccount")).toBe(false);
+    for (const w of none.filter((o) => o.kind === "Deployment" || o.kind === "StatefulSet")) expect(w.spec.template.spec.serviceAccountName).toBe("default");
+  });
+
+  it("rolls every workload when its own configuration changes, by the same checksums", () => {
+    const annotations = (...set: string[]) =>
+      Object.fromEntries(
+        render(HELMS.helm4, [...VALUE_SETS.defaults!, ...set])
+          .filter((o) => o.kind === "Deployment" || o.kind === "StatefulSet")
+          .map((o) => [o.metadata.name, o.spec.template.metadata.annotations as Record<string, string>]),
+      );
+    const base = annotations();
+    expect(Object.keys(base["auth-auth-cluster"]!).filter((k) => k.startsWith("checksum/"))).toEqual(["checksum/config", "checksum/secrets"]);
+    expect(Object.keys(base["auth-auth-cluster-pgbouncer"]!).filter((k) => k.startsWith("checksum/"))).toEqual(["checksum/config", "checksum/secrets"]);
+    const pool = annotations("--set", "pgbouncer.defaultPoolSize=40");
+    expect(pool["auth-auth-cluster-pgbouncer"]!["checksum/config"]).not.toBe(base["auth-auth-cluster-pgbouncer"]!["checksum/config"]);
+    expect(pool["auth-auth-cluster"]!["checksum/config"]).toBe(base["auth-auth-cluster"]!["checksum/config"]);
+    const level = annotations("--set", "config.logLevel=debug");
+    expect(level["auth-auth-cluster"]!["checksum/config"]).not.toBe(base["auth-auth-cluster"]!["checksum/config"]);
+    expect(level["auth-auth-cluster-pgbouncer"]!["checksum/config"]).toBe(base["auth-auth-cluster-pgbouncer"]!["checksum/config"]);
   });
 
   it("refuses an unknown values key (a typo) and a missing Postgres address", () => {
