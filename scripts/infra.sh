@@ -72,12 +72,9 @@ start_postgres() {
   ensure_postgres_can_reach "$dir"
   if [ ! -s "$dir/data/PG_VERSION" ]; then
     log "initdb in $dir/data"
-    local pwfile="$dir/pw"
-    printf '%s\n' "$PG_PASSWORD" >"$pwfile"
-    chown postgres "$pwfile"
+    # No password file: the superuser logs in by peer only, and the application role's password is set below.
     as_postgres "$PG_BIN/initdb" -D "$dir/data" -U postgres --auth-local=peer --auth-host=scram-sha-256 \
       --encoding=UTF8 --locale=C.UTF-8 >"$LOGS/initdb.log"
-    rm -f "$pwfile"
     cat >>"$dir/data/postgresql.conf" <<CONF
 listen_addresses = '127.0.0.1'
 port = $PG_PORT
@@ -236,21 +233,8 @@ stop_one() {
 }
 
 status() {
-  local json=${1:-} c pid first=1
-  [ "$json" = --json ] && printf '['
-  for c in "${ALL[@]}"; do
-    pid=$(pid_of "$c")
-    if [ "$json" = --json ]; then
-      [ $first -eq 1 ] || printf ','
-      first=0
-      printf '{"name":"%s","port":%s,"pid":%s,"running":%s}' "$c" "$(port_of "$c")" "${pid:-null}" \
-        "$([ -n "$pid" ] && echo true || echo false)"
-    else
-      printf '%-14s 127.0.0.1:%-6s %s\n' "$c" "$(port_of "$c")" "$([ -n "$pid" ] && echo "pid $pid" || echo stopped)"
-    fi
-  done
-  if [ "$json" = --json ]; then printf ']\n'; fi
-  return 0
+  local c
+  for c in "${ALL[@]}"; do printf '%s|%s|%s||\n' "$c" "$(port_of "$c")" "$(pid_of "$c")"; done | print_status "${1:-}"
 }
 
 main() {

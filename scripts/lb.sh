@@ -129,11 +129,7 @@ main() {
     status)
       local pid=""
       if pid_alive "$PIDFILE"; then pid=$(head -n 1 "$PIDFILE"); fi
-      if [ "${json:-0}" = 1 ]; then
-        printf '{"name":"nginx","port":%s,"pid":%s,"running":%s}\n' "$LB_PORT" "${pid:-null}" "$([ -n "$pid" ] && echo true || echo false)"
-      else
-        printf '%-14s 127.0.0.1:%-6s %s\n' nginx "$LB_PORT" "$([ -n "$pid" ] && echo "pid $pid" || echo stopped)"
-      fi
+      printf 'nginx|%s|%s||\n' "$LB_PORT" "$pid" | print_status "$([ "${json:-0}" = 1 ] && echo --json)"
       ;;
     *) die "usage: $0 start [--replicas N] | stop | status [--json]" ;;
   esac

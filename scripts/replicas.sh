@@ -82,23 +82,12 @@ write_targets() {
 }
 
 status() {
-  local i pid first=1 json=${1:-}
-  [ "$json" = --json ] && printf '['
+  local i pid
   for i in $(known); do
     pid=$(cat "$(pidfile "$i")")
     pid_alive "$(pidfile "$i")" || pid=""
-    if [ "$json" = --json ]; then
-      [ $first -eq 1 ] || printf ','
-      first=0
-      printf '{"name":"replica-%s","port":%s,"metricsPort":%s,"pid":%s,"running":%s}' "$i" "$(api_port "$i")" \
-        "$(metrics_port "$i")" "${pid:-null}" "$([ -n "$pid" ] && echo true || echo false)"
-    else
-      printf '%-14s 127.0.0.1:%-6s %s\n' "replica-$i" "$(api_port "$i")" \
-        "$([ -n "$pid" ] && echo "pid $pid, metrics :$(metrics_port "$i")" || echo stopped)"
-    fi
-  done
-  if [ "$json" = --json ]; then printf ']\n'; fi
-  return 0
+    printf 'replica-%s|%s|%s|, metrics :%s|,"metricsPort":%s\n' "$i" "$(api_port "$i")" "$pid" "$(metrics_port "$i")" "$(metrics_port "$i")"
+  done | print_status "${1:-}"
 }
 
 main() {

@@ -3,10 +3,7 @@
 # the table it measured; the markdown is also written to .state/survival.md.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-ensure_node_modules
-build_service
-"$ROOT/scripts/infra.sh" start
-"$ROOT/scripts/migrate.sh"
+bring_up_infra
 "$ROOT/scripts/cluster.sh" --replicas 3
 cd "$ROOT"
 npx --no-install vitest run service/test/cluster

@@ -9,10 +9,7 @@ set -euo pipefail
 
 # Debian's chromium for the demo page's browser tests (driven by playwright-core; no browser download).
 ensure_packages curl=curl shellcheck=shellcheck chromium=chromium
-ensure_node_modules
-build_service
-"$ROOT/scripts/infra.sh" start
-"$ROOT/scripts/migrate.sh"
+bring_up_infra
 
 # Tools for the chart and image checks, built or installed once per machine.
 HELM4_BIN=$(ensure_helm "$HELM4_VERSION")

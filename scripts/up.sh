@@ -9,10 +9,7 @@ set -euo pipefail
 parse_replicas "$@"
 
 ensure_packages curl=curl
-ensure_node_modules
-build_service
-"$ROOT/scripts/infra.sh" start
-"$ROOT/scripts/migrate.sh"
+bring_up_infra
 "$ROOT/scripts/cluster.sh" --replicas "$replicas"
 
 # A demo user, created once; its password is kept in .state/demo-credentials.
