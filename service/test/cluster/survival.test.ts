@@ -83,7 +83,8 @@ async function scenario(name: string, fault: (load: Load) => Promise<void>): Pro
   const load = new Load(LB, await makeUsers(6, 200), PASSWORD);
   load.start();
   try {
-    await sleep(1500);
+    // Traffic from every client before the fault, and as much after the recovery.
+    await waitFor(`${name}: traffic before the fault`, async () => load.outcomes.length >= 30, 30_000);
     await fault(load);
     // Recovered: the last twenty requests, of every client, succeeded.
     try {
@@ -94,7 +95,8 @@ async function scenario(name: string, fault: (load: Load) => Promise<void>): Pro
     } catch (err) {
       throw new Error(`${(err as Error).message}\n${await diagnosis(load.outcomes)}`, { cause: err });
     }
-    await sleep(1500);
+    const recovered = load.outcomes.length;
+    await waitFor(`${name}: traffic after the recovery`, async () => load.outcomes.length >= recovered + 30, 30_000);
   } finally {
     await load.stop(); // never leave clients running into the next scenario
   }
@@ -131,7 +133,7 @@ describe("survival of the local cluster", () => {
       for (const i of ["1", "2", "3"]) {
         await script("replicas.sh", "stop", i);
         await script("replicas.sh", "start", i);
-        await sleep(500);
+        await sleep(500); // the fault's shape: a moment of the whole set serving before the next replica goes
       }
     });
     expect(r.failed).toBe(0);
@@ -149,7 +151,7 @@ describe("survival of the local cluster", () => {
   it("crash: SIGKILL of one replica fails at most its requests in flight, loses no session", async () => {
     const r = await scenario("crash (SIGKILL one replica, restart it)", async () => {
       await script("replicas.sh", "kill", "2");
-      await sleep(3000);
+      await sleep(3000); // the fault's length: requests meet the dead replica until nginx stops choosing it
       await script("replicas.sh", "start", "2");
     });
     expect(r.lost).toBe(0);
@@ -180,7 +182,7 @@ describe("survival of the local cluster", () => {
       await infraAsync("stop", "pgbouncer");
       // From here on no database is reachable (a login that began while PgBouncer was stopping may succeed).
       outageStart = Date.now();
-      await sleep(3000);
+      await sleep(3000); // the outage's length, by design: logins must fail fast all through it
       await infraAsync("stop", "postgres");
       await sleep(3000);
       outageEnd = Date.now();
@@ -208,7 +210,7 @@ describe("survival of the local cluster", () => {
     const r = await scenario("Redis replica loss (stop the replica, start it)", async () => {
       const master = await currentMaster();
       await infraAsync("stop", componentOnPort(master === 56379 ? 56380 : 56379));
-      await sleep(4000);
+      await sleep(4000); // the outage's length: logins meet WAIT timeouts all through it
       await infraAsync("start", "redis-master", "redis-replica");
     });
     expect(r.failed).toBe(0);

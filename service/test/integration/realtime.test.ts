@@ -4,6 +4,7 @@
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PASSWORD, bearer, login, register, userWithSession } from "../support/api.js";
+import { unpack, userKey } from "../../src/adapters/redis/session-store.js";
 import { waitFor } from "../support/infra.js";
 import { ManualClock, startStack, uniqueName, type Stack } from "../support/stack.js";
 import { connect, refusedUpgrade, type Client } from "../support/ws.js";
@@ -166,9 +167,12 @@ describe("live session events (/v1/events)", () => {
         const idle = (await login(stack.app, name)).body.token as string; // the same user's session without a socket
         const client = await connect(url, bearer(token));
         await client.next("hello");
+        const [userId, sessionId] = token.split(".") as [string, string];
+        const lastSeen = async () => unpack((await stack.deps.redis.hget(userKey(userId), sessionId))!)!.lastSeenAt;
         for (let i = 0; i < 3; i++) {
           clock.advance(80_000); // 240 s in all: twice the idle timeout
-          await new Promise((r) => setTimeout(r, 1500)); // a heartbeat re-validates (and slides) the session
+          // A heartbeat re-validates (and slides) the session: its last-seen time becomes the clock's.
+          await waitFor("a heartbeat sliding the session", async () => (await lastSeen()) === clock.now(), 10_000);
         }
         expect((await request(stack.app).get("/v1/session").set(bearer(token))).status).toBe(200);
         expect((await request(stack.app).get("/v1/session").set(bearer(idle))).status).toBe(401);

@@ -29,13 +29,16 @@ describe("graceful shutdown", () => {
       headers: { "content-type": "application/json", connection: "close" },
       body: JSON.stringify(creds),
     });
-    await new Promise((r) => setTimeout(r, 150));
+    // In flight: its password hash is running (the replica's own gauge says so).
+    await waitFor("the login's hash running", async () => {
+      const metrics = await (await fetch(`http://127.0.0.1:${svc.port + 1000}/metrics`)).text();
+      return /^auth_password_hash_in_flight 1$/m.test(metrics);
+    }, 5_000, 5);
     svc.proc.kill("SIGTERM");
     const res = await inFlight;
     expect(res.status).toBe(201);
     expect(((await res.json()) as { token: unknown }).token).toEqual(expect.any(String));
-    await new Promise((r) => setTimeout(r, 100));
-    expect(await connectRefused(svc.url)).toBe(true);
+    expect(await waitFor("new connections refused", () => connectRefused(svc.url), 5_000)).toBe(true);
     expect(await svc.exited).toBe(0);
     expect(svc.output()).toContain('"msg":"stopped"');
   });

@@ -104,13 +104,15 @@ async function scenario(name: string, fault: () => Promise<void>, options: { wat
   const watch = options.watchRedis ? new RoleWatch() : undefined;
   load.start();
   try {
-    await sleep(2000);
+    // Traffic from every client before the fault, and as much after the recovery.
+    await waitFor(`${name}: traffic before the fault`, async () => load.outcomes.length >= 30, 30_000);
     await fault();
     await waitFor(`${name}: recovery under load`, async () => {
       const recent = load.outcomes.slice(-30);
       return recent.length === 30 && !recent.some(failed);
     }, 120_000);
-    await sleep(2000);
+    const recovered = load.outcomes.length;
+    await waitFor(`${name}: traffic after the recovery`, async () => load.outcomes.length >= recovered + 30, 30_000);
   } finally {
     await load.stop();
     await watch?.stop();

@@ -87,8 +87,13 @@ describe("dashboards and alerts", () => {
         await socket.next("session.ended");
         await fetch(`${r.url}/v1/events`); // a plain GET, not an upgrade: 404 from the app
       }
-      // Enough scrapes for rate() over the substituted 20 s window.
-      await new Promise((res) => setTimeout(res, 6_000));
+      // Enough scrapes of both replicas since the traffic for rate() over the substituted 20 s window.
+      const since = Date.now() / 1000;
+      await waitFor("four scrapes of each replica after the traffic", async () => {
+        const res = (await query("min(count_over_time(auth_login_attempts_total[20s]))")) as { data?: { result: { value: [number, string] }[] } };
+        const sample = res.data?.result[0]?.value;
+        return sample !== undefined && sample[0] > since && Number(sample[1]) >= 4;
+      }, 30_000);
     }, 120_000);
 
     afterAll(async () => {

@@ -46,7 +46,7 @@ export function direct(port: number): Redis {
   return new Redis({ port, host: "127.0.0.1", password: infraEnv().REDIS_PASSWORD, lazyConnect: true, maxRetriesPerRequest: 1 });
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000, intervalMs = 100): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
@@ -56,7 +56,7 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
       // keep polling
     }
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
 

@@ -28,7 +28,8 @@ function deps(lookups?: Pacer) {
   return { d, lookedUp, releaseOne: () => pending.shift()?.() };
 }
 
-const settle = () => new Promise((r) => setTimeout(r, 5));
+// Every promise the logins chain settles before a macrotask runs (the fakes use no timers).
+const settle = () => new Promise((r) => setImmediate(r));
 
 describe("login lookups", () => {
   it.each([

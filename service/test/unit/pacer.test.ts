@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { Pacer } from "../../src/auth/pacer.js";
 
 /** A task that runs until released, recording when it started. */
@@ -43,16 +43,18 @@ describe("Pacer", () => {
   });
 
   it("runs a task that waited maxWaitMs anyway, without taking a slot from those that hold one", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
     const pacer = new Pacer(1, 50);
     const started: string[] = [];
     const first = gated(started, "first");
     const late = gated(started, "late");
     const running = pacer.run(first.task);
-    const t0 = performance.now();
     const waited = pacer.run(late.task);
-    await new Promise((r) => setTimeout(r, 80));
+    await vi.advanceTimersByTimeAsync(49);
+    expect(started).toEqual(["first"]); // still waiting its turn
+    await vi.advanceTimersByTimeAsync(1);
     expect(started).toEqual(["first", "late"]); // ran beside "first" once its wait was up
-    expect(performance.now() - t0).toBeGreaterThanOrEqual(45);
+    vi.useRealTimers();
     late.release();
     await waited;
     // "late" held no slot: the only slot is still "first"'s, so a new task waits for it.
