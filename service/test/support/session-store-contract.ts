@@ -1,6 +1,6 @@
-// What every SessionStore must do, as tests any implementation runs: the in-memory fake (unit/memory-session-store)
-// and the Redis store (integration/redis-session-store), so the fake the fast tests rely on cannot drift from
-// the real one.
+// What every SessionStore must do, as tests any implementation runs: the in-memory fake (unit/support/fakes.test.ts)
+// and the Redis layouts (integration/adapters/redis/session-store.test.ts), so the fake the fast tests rely on
+// cannot drift from the real one.
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import type { NewSession, SessionStore } from "../../src/auth/ports.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { Pacer } from "../../src/auth/pacer.js";
+import { Pacer } from "../../../src/auth/pacer.js";
 
 /** A task that runs until released, recording when it started. */
 function gated(log: string[], name: string) {

@@ -2,7 +2,7 @@
 import { readFileSync, readdirSync } from "node:fs";
 import bcrypt from "bcrypt";
 import { afterEach, describe, expect, it } from "vitest";
-import { WorkerPasswordHasher } from "../../src/adapters/hashing/password-hasher.js";
+import { WorkerPasswordHasher } from "../../../../src/adapters/hashing/password-hasher.js";
 
 /** Nice values of this process's threads, by thread id (field 19 of /proc/<pid>/task/<tid>/stat). */
 function threadNices(): Map<string, number> {

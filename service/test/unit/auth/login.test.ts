@@ -1,10 +1,10 @@
 // A login storm's lookups go through the pacer a few at a time instead of all at once.
 import { describe, expect, it } from "vitest";
-import { login, type LoginDeps } from "../../src/auth/login.js";
-import { Pacer } from "../../src/auth/pacer.js";
-import type { AuthError } from "../../src/auth/errors.js";
-import type { SessionService } from "../../src/auth/sessions.js";
-import type { PasswordHasher, UserStore } from "../../src/auth/ports.js";
+import { login, type LoginDeps } from "../../../src/auth/login.js";
+import { Pacer } from "../../../src/auth/pacer.js";
+import type { AuthError } from "../../../src/auth/errors.js";
+import type { SessionService } from "../../../src/auth/sessions.js";
+import type { PasswordHasher, UserStore } from "../../../src/auth/ports.js";
 
 function deps(lookups?: Pacer) {
   const lookedUp: string[] = [];

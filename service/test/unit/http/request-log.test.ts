@@ -4,7 +4,7 @@ import express from "express";
 import { pino } from "pino";
 import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
-import { requestLogging, type AccessLogPolicy } from "../../src/http/request-log.js";
+import { requestLogging, type AccessLogPolicy } from "../../../src/http/request-log.js";
 
 function appWith(policy: AccessLogPolicy, random: () => number) {
   const lines: { msg: string; req: { path: string }; res: { statusCode: number } }[] = [];

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { AdmissionQueue, QueueFullError } from "../../src/adapters/hashing/admission-queue.js";
+import { AdmissionQueue, QueueFullError } from "../../../../src/adapters/hashing/admission-queue.js";
 
 describe("AdmissionQueue", () => {
   it("grants free slots at once and queues the rest in order", async () => {

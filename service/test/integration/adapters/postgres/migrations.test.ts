@@ -7,8 +7,8 @@ import { randomBytes } from "node:crypto";
 import path from "node:path";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
-import { ROOT, STATE, infraEnv } from "../support/env.js";
-import { startStack, uniqueName } from "../support/stack.js";
+import { ROOT, STATE, infraEnv } from "../../../support/env.js";
+import { startStack, uniqueName } from "../../../support/stack.js";
 
 const execFileAsync = promisify(execFile);
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatToken, hashSecret, newSecret, newSessionId, parseToken, secretMatches } from "../../src/auth/tokens.js";
+import { formatToken, hashSecret, newSecret, newSessionId, parseToken, secretMatches } from "../../../src/auth/tokens.js";
 
 const userId = "0b0b3c4e-1111-4222-8333-444455556666";
 

@@ -5,9 +5,9 @@ import path from "node:path";
 import express from "express";
 import request from "supertest";
 import { describe, expect, it } from "vitest";
-import { defaultDescription, operations } from "../../src/http/openapi.js";
-import { ROOT } from "../support/env.js";
-import { contractProblems } from "../support/contract.js";
+import { defaultDescription, operations } from "../../../src/http/openapi.js";
+import { ROOT } from "../../support/env.js";
+import { contractProblems } from "../../support/contract.js";
 
 const ok = { "x-request-id": "r1", "content-type": "application/json; charset=utf-8" };
 const json = (status: number, body: unknown, headers: Record<string, string> = ok) => ({ status, headers, body, text: JSON.stringify(body) });

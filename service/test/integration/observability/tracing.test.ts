@@ -2,9 +2,9 @@
 import http from "node:http";
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { waitFor } from "../support/infra.js";
-import { startService, type ServiceProcess } from "../support/process.js";
-import { uniqueName } from "../support/stack.js";
+import { waitFor } from "../../support/infra.js";
+import { startService, type ServiceProcess } from "../../support/process.js";
+import { uniqueName } from "../../support/stack.js";
 
 interface Span {
   traceId: string;

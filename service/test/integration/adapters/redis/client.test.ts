@@ -1,8 +1,8 @@
 // After a Sentinel failover the service's own Redis client writes to the new master, without a restart.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { currentMaster, direct, redisHealthy, redisPid, sentinel, waitFor } from "../support/infra.js";
-import { startStack, type Stack } from "../support/stack.js";
-import { closeRedis, createRedis } from "../../src/adapters/redis/client.js";
+import { currentMaster, direct, redisHealthy, redisPid, sentinel, waitFor } from "../../../support/infra.js";
+import { startStack, type Stack } from "../../../support/stack.js";
+import { closeRedis, createRedis } from "../../../../src/adapters/redis/client.js";
 
 describe("Redis through Sentinel", () => {
   let stack: Stack;

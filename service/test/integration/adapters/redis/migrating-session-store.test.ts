@@ -2,14 +2,14 @@
 // rollout) are read, slid, listed, counted, re-roled and ended by a new one, and the per-user limit spans both.
 import { randomUUID } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
-import { LegacySessionStore } from "../../src/adapters/redis/legacy-session-store.js";
-import { MigratingSessionStore } from "../../src/adapters/redis/migrating-session-store.js";
-import { RedisSessionStore } from "../../src/adapters/redis/session-store.js";
-import type { NewSession } from "../../src/auth/ports.js";
-import { SessionService } from "../../src/auth/sessions.js";
-import { formatToken, hashSecret, newSecret, newSessionId } from "../../src/auth/tokens.js";
-import { redisHealthy } from "../support/infra.js";
-import { sentinelRedis } from "../support/sessions.js";
+import { LegacySessionStore } from "../../../../src/adapters/redis/legacy-session-store.js";
+import { MigratingSessionStore } from "../../../../src/adapters/redis/migrating-session-store.js";
+import { RedisSessionStore } from "../../../../src/adapters/redis/session-store.js";
+import type { NewSession } from "../../../../src/auth/ports.js";
+import { SessionService } from "../../../../src/auth/sessions.js";
+import { formatToken, hashSecret, newSecret, newSessionId } from "../../../../src/auth/tokens.js";
+import { redisHealthy } from "../../../support/infra.js";
+import { sentinelRedis } from "../../../support/sessions.js";
 
 await redisHealthy();
 const redis = sentinelRedis();

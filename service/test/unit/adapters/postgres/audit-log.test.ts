@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
-import { BatchedAuditLog } from "../../src/adapters/postgres/audit-log.js";
-import type { LoginEventInput } from "../../src/auth/ports.js";
-import type { PrismaClient } from "../../src/generated/prisma/client.js";
+import { BatchedAuditLog } from "../../../../src/adapters/postgres/audit-log.js";
+import type { LoginEventInput } from "../../../../src/auth/ports.js";
+import type { PrismaClient } from "../../../../src/generated/prisma/client.js";
 
 const event = (i: number): LoginEventInput => ({ userId: null, attemptedUsername: `u${i}`, ip: "127.0.0.1", userAgent: null, result: "invalid_credentials", at: new Date() });
 

@@ -1,8 +1,8 @@
 // Who may register whom (auth/accounts.ts registerBy), with an in-memory user store and a fake hasher.
 import { describe, expect, it } from "vitest";
-import { registerBy, type AccountDeps } from "../../src/auth/accounts.js";
-import { AuthError } from "../../src/auth/errors.js";
-import type { User, UserStore } from "../../src/auth/ports.js";
+import { registerBy, type AccountDeps } from "../../../src/auth/accounts.js";
+import { AuthError } from "../../../src/auth/errors.js";
+import type { User, UserStore } from "../../../src/auth/ports.js";
 
 function deps(): { deps: AccountDeps; users: User[] } {
   const users: User[] = [];
