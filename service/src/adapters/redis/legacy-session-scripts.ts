@@ -2,15 +2,9 @@
 // user's shard: every key it touches carries the user's hash tag. Each change a live connection must hear of is
 // announced by the script that makes it (SPUBLISH on the user's channel).
 import type { Result } from "ioredis";
+import { ANNOUNCE_ENDED } from "./session-scripts.js";
 
-// ended(channel, ids, reason, at): announces that the sessions `ids` ended.
-const ENDED = `
-local function ended(channel, ids, reason, at)
-  if #ids > 0 then
-    redis.call('SPUBLISH', channel, cjson.encode({t = 'ended', ids = ids, r = reason, at = tonumber(at)}))
-  end
-end
-`;
+const ENDED = ANNOUNCE_ENDED;
 
 export const CREATE = `${ENDED}
 local idx, skey, prefix, channel = KEYS[1], KEYS[2], ARGV[1], ARGV[7]

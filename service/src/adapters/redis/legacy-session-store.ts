@@ -8,7 +8,7 @@ import type { Redis } from "ioredis";
 import type { EndReason, NewSession, SessionRecord, StoredSession } from "../../auth/ports.js";
 import type { ReadableLayout } from "./migrating-session-store.js";
 import { CREATE, REVOKE, REVOKE_ALL, SET_ROLES, TOUCH } from "./legacy-session-scripts.js";
-import { eventChannel, rolesOf, StoreIo, userTag, type DurabilityPolicy } from "./store-io.js";
+import { defineScripts, eventChannel, rolesOf, StoreIo, userTag, type DurabilityPolicy } from "./store-io.js";
 
 const ACTIVE_KEY = "auth:active";
 
@@ -22,13 +22,13 @@ export class LegacySessionStore implements ReadableLayout {
     private readonly onError: (err: unknown) => void = () => {},
     durable: Redis = redis,
   ) {
-    for (const client of new Set([redis, durable])) {
-      client.defineCommand("legacySessionCreate", { numberOfKeys: 2, lua: CREATE });
-      client.defineCommand("legacySessionTouch", { numberOfKeys: 1, lua: TOUCH });
-      client.defineCommand("legacySessionRevoke", { numberOfKeys: 2, lua: REVOKE });
-      client.defineCommand("legacySessionRevokeAll", { numberOfKeys: 1, lua: REVOKE_ALL });
-      client.defineCommand("legacySessionSetRoles", { numberOfKeys: 1, lua: SET_ROLES });
-    }
+    defineScripts([redis, durable], {
+      legacySessionCreate: { keys: 2, lua: CREATE },
+      legacySessionTouch: { keys: 1, lua: TOUCH },
+      legacySessionRevoke: { keys: 2, lua: REVOKE },
+      legacySessionRevokeAll: { keys: 1, lua: REVOKE_ALL },
+      legacySessionSetRoles: { keys: 1, lua: SET_ROLES },
+    });
     this.durable = durable;
     this.io = new StoreIo(durable, durability, onError);
   }

@@ -12,12 +12,16 @@
 // has not ended: every error ages out with its bucket. Redis's clock decides what ended.
 import type { Result } from "ioredis";
 
-const ENDED = `
+/** ended(channel, ids, reason, at): announces that the sessions `ids` ended (both layouts' scripts use it). */
+export const ANNOUNCE_ENDED = `
 local function ended(channel, ids, reason, at)
   if #ids > 0 then
     redis.call('SPUBLISH', channel, cjson.encode({t = 'ended', ids = ids, r = reason, at = tonumber(at)}))
   end
 end
+`;
+
+const ENDED = `${ANNOUNCE_ENDED}
 local function expiry(v) return tonumber(string.match(v, '^(%w+)|'), 36) end
 -- Drops the key when only the user's fields are left.
 local function dropIfEmpty(key) if redis.call('HLEN', key) <= 2 then redis.call('DEL', key) end end

@@ -7,7 +7,7 @@ import type { Redis } from "ioredis";
 import type { EndReason, NewSession, SessionRecord, StoredSession } from "../../auth/ports.js";
 import type { ReadableLayout } from "./migrating-session-store.js";
 import { COUNT_ADD, COUNT_READ, CREATE, REVOKE, REVOKE_ALL, SET_ROLES, TOUCH } from "./session-scripts.js";
-import { eventChannel, rolesOf, StoreIo, userTag, type DurabilityPolicy } from "./store-io.js";
+import { defineScripts, eventChannel, rolesOf, StoreIo, userTag, type DurabilityPolicy } from "./store-io.js";
 
 export type { DurabilityPolicy } from "./store-io.js";
 
@@ -26,15 +26,15 @@ export class RedisSessionStore implements ReadableLayout {
     private readonly onError: (err: unknown) => void = () => {},
     durable: Redis = redis,
   ) {
-    for (const client of new Set([redis, durable])) {
-      client.defineCommand("sessionCreate", { numberOfKeys: 1, lua: CREATE });
-      client.defineCommand("sessionTouch", { numberOfKeys: 1, lua: TOUCH });
-      client.defineCommand("sessionRevoke", { numberOfKeys: 1, lua: REVOKE });
-      client.defineCommand("sessionRevokeAll", { numberOfKeys: 1, lua: REVOKE_ALL });
-      client.defineCommand("sessionSetRoles", { numberOfKeys: 1, lua: SET_ROLES });
-      client.defineCommand("sessionCountAdd", { numberOfKeys: 2, lua: COUNT_ADD });
-      client.defineCommand("sessionCountRead", { numberOfKeys: 2, lua: COUNT_READ });
-    }
+    defineScripts([redis, durable], {
+      sessionCreate: { keys: 1, lua: CREATE },
+      sessionTouch: { keys: 1, lua: TOUCH },
+      sessionRevoke: { keys: 1, lua: REVOKE },
+      sessionRevokeAll: { keys: 1, lua: REVOKE_ALL },
+      sessionSetRoles: { keys: 1, lua: SET_ROLES },
+      sessionCountAdd: { keys: 2, lua: COUNT_ADD },
+      sessionCountRead: { keys: 2, lua: COUNT_READ },
+    });
     this.durable = durable;
     this.io = new StoreIo(durable, durability, onError);
   }

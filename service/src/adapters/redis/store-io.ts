@@ -13,6 +13,13 @@ export interface DurabilityPolicy {
   onShortfall?: (acked: number) => void;
 }
 
+/** Registers Lua scripts as commands on each client (once per client when both are one). */
+export function defineScripts(clients: Redis[], scripts: Record<string, { keys: number; lua: string }>): void {
+  for (const client of new Set(clients)) {
+    for (const [name, { keys, lua }] of Object.entries(scripts)) client.defineCommand(name, { numberOfKeys: keys, lua });
+  }
+}
+
 export class StoreIo {
   private readonly ack: ReplicaAck;
 
