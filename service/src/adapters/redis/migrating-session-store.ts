@@ -8,10 +8,14 @@ export interface ReadableLayout extends SessionStore {
   holdsAny(): Promise<boolean>;
 }
 
+/** How long "the other layout holds sessions" is believed before it is asked again. */
+const PRESENCE_TTL_MS = 10_000;
+
 export class MigratingSessionStore implements SessionStore {
   /** Records read from the other layout, so that touching one goes where it lives. */
   private readonly fromOther = new WeakSet<SessionRecord>();
   private otherEmpty = false;
+  private otherHeldUntil = 0;
 
   /**
    * rememberAbsence: once the other layout held no session, stop asking (until a restart; every rollout is one).
@@ -78,9 +82,17 @@ export class MigratingSessionStore implements SessionStore {
     return a + b;
   }
 
+  /**
+   * Asked at most every PRESENCE_TTL_MS while the other layout holds sessions, so a login during a migration costs
+   * one round trip more (the user's sessions there), not two.
+   */
   private async otherMayHold(): Promise<boolean> {
     if (this.otherEmpty) return false;
-    if (await this.other.holdsAny()) return true;
+    if (Date.now() < this.otherHeldUntil) return true;
+    if (await this.other.holdsAny()) {
+      this.otherHeldUntil = Date.now() + PRESENCE_TTL_MS;
+      return true;
+    }
     this.otherEmpty = this.rememberAbsence;
     return false;
   }
