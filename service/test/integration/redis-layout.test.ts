@@ -94,10 +94,16 @@ describe("Redis layout", () => {
       const logout1 = await commandsDuring(() => request(stack.app).delete("/v1/session").set(bearer(token)));
       return { login: login1, validate: validate1, logout: logout1 };
     };
+    // The master counts every client's commands: a background one (a replica's presence sweep, every heartbeat)
+    // landing in a window only adds. The fewest of three measurements is the operation's own cost.
+    const fewest = async () => {
+      const runs = [await measure(), await measure(), await measure()];
+      return { login: Math.min(...runs.map((r) => r.login)), validate: Math.min(...runs.map((r) => r.validate)), logout: Math.min(...runs.map((r) => r.logout)) };
+    };
     await addOthers(10);
-    const small = await measure();
+    const small = await fewest();
     await addOthers(9_990);
-    const large = await measure();
+    const large = await fewest();
     expect(large).toEqual(small);
     expect(small.validate).toBe(1);
   });
