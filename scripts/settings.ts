@@ -22,9 +22,10 @@ export const valueName = (variable: string) =>
 const entries = Object.entries(SETTINGS);
 const offered = entries.filter(([, s]) => !s.chartSets);
 
-const shownDefault = (variable: string, d: string | undefined) => {
-  if (d === undefined) return ["DATABASE_URL", "REDIS_SENTINELS"].includes(variable) ? "**required**" : "*(none)*";
-  return d === "" ? "*(none)*" : `\`${d}\``;
+/** The default as the table shows it: required when the schema refuses no value at all. */
+const shownDefault = (s: Setting) => {
+  if (s.default === undefined) return s.schema.safeParse(undefined).success ? "*(none)*" : "**required**";
+  return s.default === "" ? "*(none)*" : `\`${s.default}\``;
 };
 
 const chartDefault = (s: Setting) => s.chartDefault ?? s.default;
@@ -69,7 +70,7 @@ export function generatedFiles(): { file: string; content: string }[] {
   const configurationTable = [
     "| variable | default | meaning |",
     "|---|---|---|",
-    ...entries.map(([v, s]) => `| \`${v}\` | ${shownDefault(v, s.default)} | ${s.doc} |`),
+    ...entries.map(([v, s]) => `| \`${v}\` | ${shownDefault(s)} | ${s.doc} |`),
     "",
   ].join("\n");
 

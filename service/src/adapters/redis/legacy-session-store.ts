@@ -8,29 +8,23 @@ import type { Redis } from "ioredis";
 import type { EndReason, NewSession, SessionRecord, StoredSession } from "../../auth/ports.js";
 import type { ReadableLayout } from "./migrating-session-store.js";
 import { CREATE, REVOKE, REVOKE_ALL, SET_ROLES, TOUCH } from "./legacy-session-scripts.js";
-import { defineScripts, eventChannel, rolesOf, StoreIo, userTag, type DurabilityPolicy } from "./store-io.js";
+import { eventChannel, rolesOf, StoreIo, userTag, type DurabilityPolicy, type Scripts } from "./store-io.js";
 
 const ACTIVE_KEY = "auth:active";
 
+const SCRIPTS: Scripts = {
+  legacySessionCreate: { keys: 2, lua: CREATE },
+  legacySessionTouch: { keys: 1, lua: TOUCH },
+  legacySessionRevoke: { keys: 2, lua: REVOKE },
+  legacySessionRevokeAll: { keys: 1, lua: REVOKE_ALL },
+  legacySessionSetRoles: { keys: 1, lua: SET_ROLES },
+};
+
 export class LegacySessionStore implements ReadableLayout {
   private readonly io: StoreIo;
-  private readonly durable: Redis;
 
-  constructor(
-    private readonly redis: Redis,
-    durability: DurabilityPolicy,
-    private readonly onError: (err: unknown) => void = () => {},
-    durable: Redis = redis,
-  ) {
-    defineScripts([redis, durable], {
-      legacySessionCreate: { keys: 2, lua: CREATE },
-      legacySessionTouch: { keys: 1, lua: TOUCH },
-      legacySessionRevoke: { keys: 2, lua: REVOKE },
-      legacySessionRevokeAll: { keys: 1, lua: REVOKE_ALL },
-      legacySessionSetRoles: { keys: 1, lua: SET_ROLES },
-    });
-    this.durable = durable;
-    this.io = new StoreIo(durable, durability, onError);
+  constructor(redis: Redis, durability: DurabilityPolicy, onError: (err: unknown) => void = () => {}, durable: Redis = redis) {
+    this.io = new StoreIo(redis, durable, durability, onError, SCRIPTS);
   }
 
   async create(s: NewSession, maxPerUser: number, idleTimeoutMs: number): Promise<{ evicted: string[] }> {
@@ -41,7 +35,7 @@ export class LegacySessionStore implements ReadableLayout {
     ];
     // The session script, the active-set update and (usually) the WAIT go out as one pipeline: one round trip.
     const [evictedReply] = await this.io.sendDurably(
-      this.durable
+      this.io.durable
         .pipeline()
         .legacySessionCreate(
           indexKey(s.userId), legacySessionKey(s.userId, s.id), sessionPrefix(s.userId),
@@ -53,24 +47,24 @@ export class LegacySessionStore implements ReadableLayout {
       // master without waiting for the replica (a second wait would double the refused login's time).
       async () => {
         await this.io.exec(
-          this.redis
+          this.io.redis
             .pipeline()
             .legacySessionRevoke(indexKey(s.userId), legacySessionKey(s.userId, s.id), s.id, eventChannel(s.userId), "", s.createdAt)
             .zrem(ACTIVE_KEY, member(s.userId, s.id)),
-        ).catch(this.onError);
+        ).catch(this.io.onError);
       },
     );
     const evicted = evictedReply as string[];
     if (evicted.length > 0) {
       // Only the count reads these members, and an expired one is trimmed anyway: not worth a WAIT of its own.
-      void this.redis.zrem(ACTIVE_KEY, ...evicted.map((id) => member(s.userId, id))).catch(this.onError);
+      void this.io.redis.zrem(ACTIVE_KEY, ...evicted.map((id) => member(s.userId, id))).catch(this.io.onError);
     }
     return { evicted };
   }
 
   /** The fields validation needs, not the whole hash (the user agent alone may be 256 bytes). */
   async get(userId: string, sessionId: string): Promise<SessionRecord | null> {
-    const [uid, un, ro, sh, ca, ea, ls] = await this.io.guard(() => this.redis.hmget(legacySessionKey(userId, sessionId), ...RECORD_FIELDS));
+    const [uid, un, ro, sh, ca, ea, ls] = await this.io.guard(() => this.io.redis.hmget(legacySessionKey(userId, sessionId), ...RECORD_FIELDS));
     if (!uid || !sh) return null;
     return { id: sessionId, userId: uid, username: un ?? "", roles: rolesOf(ro), secretHash: sh, createdAt: Number(ca), expiresAt: Number(ea), lastSeenAt: Number(ls) };
   }
@@ -79,7 +73,7 @@ export class LegacySessionStore implements ReadableLayout {
     const expireAt = Math.min(s.expiresAt, now + idleTimeoutMs);
     await this.io.guard(() =>
       this.io.exec(
-        this.redis
+        this.io.redis
           .pipeline()
           .legacySessionTouch(legacySessionKey(s.userId, s.id), now, expireAt)
           .zadd(ACTIVE_KEY, "XX", expireAt, member(s.userId, s.id)),
@@ -88,9 +82,9 @@ export class LegacySessionStore implements ReadableLayout {
   }
 
   async list(userId: string): Promise<StoredSession[]> {
-    const ids = await this.io.guard(() => this.redis.zrange(indexKey(userId), 0, -1));
+    const ids = await this.io.guard(() => this.io.redis.zrange(indexKey(userId), 0, -1));
     if (ids.length === 0) return [];
-    const pipeline = this.redis.pipeline();
+    const pipeline = this.io.redis.pipeline();
     for (const id of ids) pipeline.hgetall(legacySessionKey(userId, id));
     const hashes = await this.io.guard(() => this.io.exec(pipeline));
     return ids.flatMap((id, i) => {
@@ -105,7 +99,7 @@ export class LegacySessionStore implements ReadableLayout {
 
   async revoke(userId: string, sessionId: string, reason: EndReason): Promise<boolean> {
     const [removed] = await this.io.sendDurably(
-      this.durable
+      this.io.durable
         .pipeline()
         .legacySessionRevoke(indexKey(userId), legacySessionKey(userId, sessionId), sessionId, eventChannel(userId), reason, Date.now())
         .zrem(ACTIVE_KEY, member(userId, sessionId)),
@@ -115,31 +109,31 @@ export class LegacySessionStore implements ReadableLayout {
 
   async revokeAll(userId: string, reason: EndReason, keep = ""): Promise<string[]> {
     const [reply] = await this.io.sendDurably(
-      this.durable.pipeline().legacySessionRevokeAll(indexKey(userId), sessionPrefix(userId), keep, eventChannel(userId), reason, Date.now()),
+      this.io.durable.pipeline().legacySessionRevokeAll(indexKey(userId), sessionPrefix(userId), keep, eventChannel(userId), reason, Date.now()),
     );
     const removed = reply as string[];
     if (removed.length > 0) {
       // The active set is only counted (and trims what expired): no WAIT of its own, as in create().
-      await this.io.guard(() => this.redis.zrem(ACTIVE_KEY, ...removed.map((id) => member(userId, id))));
+      await this.io.guard(() => this.io.redis.zrem(ACTIVE_KEY, ...removed.map((id) => member(userId, id))));
     }
     return removed;
   }
 
   async setRoles(userId: string, roles: string[]): Promise<void> {
     await this.io.sendDurably(
-      this.durable.pipeline().legacySessionSetRoles(indexKey(userId), sessionPrefix(userId), JSON.stringify(roles), eventChannel(userId), Date.now()),
+      this.io.durable.pipeline().legacySessionSetRoles(indexKey(userId), sessionPrefix(userId), JSON.stringify(roles), eventChannel(userId), Date.now()),
     );
   }
 
   /** Whether any session is left, expired members trimmed first (they are trimmed by each login too). */
   async holdsAny(): Promise<boolean> {
-    const [, n] = await this.io.guard(() => this.io.exec(this.redis.pipeline().zremrangebyscore(ACTIVE_KEY, "-inf", Date.now()).zcard(ACTIVE_KEY)));
+    const [, n] = await this.io.guard(() => this.io.exec(this.io.redis.pipeline().zremrangebyscore(ACTIVE_KEY, "-inf", Date.now()).zcard(ACTIVE_KEY)));
     return Number(n) > 0;
   }
 
   /** O(log n): a range count over the expiry-ordered set. */
   countActive(now: number): Promise<number> {
-    return this.io.guard(() => this.redis.zcount(ACTIVE_KEY, `(${now}`, "+inf"));
+    return this.io.guard(() => this.io.redis.zcount(ACTIVE_KEY, `(${now}`, "+inf"));
   }
 }
 

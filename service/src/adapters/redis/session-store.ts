@@ -7,7 +7,7 @@ import type { Redis } from "ioredis";
 import type { EndReason, NewSession, SessionRecord, StoredSession } from "../../auth/ports.js";
 import type { ReadableLayout } from "./migrating-session-store.js";
 import { COUNT_ADD, COUNT_READ, CREATE, REVOKE, REVOKE_ALL, SET_ROLES, TOUCH } from "./session-scripts.js";
-import { defineScripts, eventChannel, rolesOf, StoreIo, userTag, type DurabilityPolicy } from "./store-io.js";
+import { eventChannel, rolesOf, StoreIo, userTag, type DurabilityPolicy, type Scripts } from "./store-io.js";
 
 export type { DurabilityPolicy } from "./store-io.js";
 
@@ -16,27 +16,21 @@ export const COUNT_BUCKET_MS = 60_000;
 const COUNTS = "auth:{active}:n";
 const ENDS = "auth:{active}:end";
 
+const SCRIPTS: Scripts = {
+  sessionCreate: { keys: 1, lua: CREATE },
+  sessionTouch: { keys: 1, lua: TOUCH },
+  sessionRevoke: { keys: 1, lua: REVOKE },
+  sessionRevokeAll: { keys: 1, lua: REVOKE_ALL },
+  sessionSetRoles: { keys: 1, lua: SET_ROLES },
+  sessionCountAdd: { keys: 2, lua: COUNT_ADD },
+  sessionCountRead: { keys: 2, lua: COUNT_READ },
+};
+
 export class RedisSessionStore implements ReadableLayout {
   private readonly io: StoreIo;
-  private readonly durable: Redis;
 
-  constructor(
-    private readonly redis: Redis,
-    durability: DurabilityPolicy,
-    private readonly onError: (err: unknown) => void = () => {},
-    durable: Redis = redis,
-  ) {
-    defineScripts([redis, durable], {
-      sessionCreate: { keys: 1, lua: CREATE },
-      sessionTouch: { keys: 1, lua: TOUCH },
-      sessionRevoke: { keys: 1, lua: REVOKE },
-      sessionRevokeAll: { keys: 1, lua: REVOKE_ALL },
-      sessionSetRoles: { keys: 1, lua: SET_ROLES },
-      sessionCountAdd: { keys: 2, lua: COUNT_ADD },
-      sessionCountRead: { keys: 2, lua: COUNT_READ },
-    });
-    this.durable = durable;
-    this.io = new StoreIo(durable, durability, onError);
+  constructor(redis: Redis, durability: DurabilityPolicy, onError: (err: unknown) => void = () => {}, durable: Redis = redis) {
+    this.io = new StoreIo(redis, durable, durability, onError, SCRIPTS);
   }
 
   async create(s: NewSession, maxPerUser: number, idleTimeoutMs: number): Promise<{ evicted: string[] }> {
@@ -45,7 +39,7 @@ export class RedisSessionStore implements ReadableLayout {
     const key = userKey(s.userId);
     // The session script, the count and (usually) the WAIT go out as one pipeline: one round trip.
     const [reply] = await this.io.sendDurably(
-      this.durable
+      this.io.durable
         .pipeline()
         .sessionCreate(key, s.createdAt, s.id, maxPerUser, value, x, s.username, JSON.stringify(s.roles), eventChannel(s.userId))
         .sessionCountAdd(COUNTS, ENDS, bucket(x), 1),
@@ -53,8 +47,8 @@ export class RedisSessionStore implements ReadableLayout {
       // master without waiting for the replica (a second wait would double the refused login's time).
       async () => {
         await this.io
-          .exec(this.redis.pipeline().sessionRevoke(key, s.id, eventChannel(s.userId), "", s.createdAt).sessionCountAdd(COUNTS, ENDS, bucket(x), -1))
-          .catch(this.onError);
+          .exec(this.io.redis.pipeline().sessionRevoke(key, s.id, eventChannel(s.userId), "", s.createdAt).sessionCountAdd(COUNTS, ENDS, bucket(x), -1))
+          .catch(this.io.onError);
       },
     );
     const [evicted, expiries] = reply as [string[], string[]];
@@ -64,7 +58,7 @@ export class RedisSessionStore implements ReadableLayout {
   }
 
   async get(userId: string, sessionId: string): Promise<SessionRecord | null> {
-    const [un, ro, value] = await this.io.guard(() => this.redis.hmget(userKey(userId), "un", "ro", sessionId));
+    const [un, ro, value] = await this.io.guard(() => this.io.redis.hmget(userKey(userId), "un", "ro", sessionId));
     const s = value ? unpack(value) : null;
     if (!s || s.x <= Date.now()) return null;
     return { id: sessionId, userId, username: un ?? "", roles: rolesOf(ro), secretHash: s.secretHash, createdAt: s.createdAt, expiresAt: s.expiresAt, lastSeenAt: s.lastSeenAt };
@@ -74,7 +68,7 @@ export class RedisSessionStore implements ReadableLayout {
     const before = Math.min(s.expiresAt, s.lastSeenAt + idleTimeoutMs);
     const x = Math.min(s.expiresAt, now + idleTimeoutMs);
     const move = bucket(before) === bucket(x) ? [] : [bucket(before), -1, bucket(x), 1];
-    const pipeline = this.redis.pipeline().sessionTouch(userKey(s.userId), s.id, now.toString(36), x.toString(36), x, now);
+    const pipeline = this.io.redis.pipeline().sessionTouch(userKey(s.userId), s.id, now.toString(36), x.toString(36), x, now);
     if (move.length > 0) pipeline.sessionCountAdd(COUNTS, ENDS, ...move);
     const [touched] = await this.io.guard(() => this.io.exec(pipeline));
     // Gone meanwhile (revoked, which uncounted it): move the count back.
@@ -82,7 +76,7 @@ export class RedisSessionStore implements ReadableLayout {
   }
 
   async list(userId: string): Promise<StoredSession[]> {
-    const hash = await this.io.guard(() => this.redis.hgetall(userKey(userId)));
+    const hash = await this.io.guard(() => this.io.redis.hgetall(userKey(userId)));
     const now = Date.now();
     const sessions: StoredSession[] = [];
     for (const [id, value] of Object.entries(hash)) {
@@ -100,7 +94,7 @@ export class RedisSessionStore implements ReadableLayout {
 
   async revoke(userId: string, sessionId: string, reason: EndReason): Promise<boolean> {
     const [expiry] = await this.io.sendDurably(
-      this.durable.pipeline().sessionRevoke(userKey(userId), sessionId, eventChannel(userId), reason, Date.now()),
+      this.io.durable.pipeline().sessionRevoke(userKey(userId), sessionId, eventChannel(userId), reason, Date.now()),
     );
     if (typeof expiry !== "string") return false;
     await this.uncount([expiry]);
@@ -109,7 +103,7 @@ export class RedisSessionStore implements ReadableLayout {
 
   async revokeAll(userId: string, reason: EndReason, keep = ""): Promise<string[]> {
     const [reply] = await this.io.sendDurably(
-      this.durable.pipeline().sessionRevokeAll(userKey(userId), keep, eventChannel(userId), reason, Date.now()),
+      this.io.durable.pipeline().sessionRevokeAll(userKey(userId), keep, eventChannel(userId), reason, Date.now()),
     );
     const [removed, expiries] = reply as [string[], string[]];
     if (removed.length > 0) await this.uncount(expiries);
@@ -117,12 +111,12 @@ export class RedisSessionStore implements ReadableLayout {
   }
 
   async setRoles(userId: string, roles: string[]): Promise<void> {
-    await this.io.sendDurably(this.durable.pipeline().sessionSetRoles(userKey(userId), JSON.stringify(roles), eventChannel(userId), Date.now()));
+    await this.io.sendDurably(this.io.durable.pipeline().sessionSetRoles(userKey(userId), JSON.stringify(roles), eventChannel(userId), Date.now()));
   }
 
   /** Work bounded by the buckets that ended since the last read (and those up to `now` when it is ahead of Redis). */
   countActive(now: number): Promise<number> {
-    return this.io.guard(() => this.redis.sessionCountRead(COUNTS, ENDS, now));
+    return this.io.guard(() => this.io.redis.sessionCountRead(COUNTS, ENDS, now));
   }
 
   holdsAny(): Promise<boolean> {
@@ -135,7 +129,7 @@ export class RedisSessionStore implements ReadableLayout {
   }
 
   private async count(bucketDeltas: number[]): Promise<void> {
-    await this.redis.sessionCountAdd(COUNTS, ENDS, ...bucketDeltas).catch(this.onError);
+    await this.io.redis.sessionCountAdd(COUNTS, ENDS, ...bucketDeltas).catch(this.io.onError);
   }
 }
 

@@ -13,22 +13,24 @@ export interface DurabilityPolicy {
   onShortfall?: (acked: number) => void;
 }
 
-/** Registers Lua scripts as commands on each client (once per client when both are one). */
-export function defineScripts(clients: Redis[], scripts: Record<string, { keys: number; lua: string }>): void {
-  for (const client of new Set(clients)) {
-    for (const [name, { keys, lua }] of Object.entries(scripts)) client.defineCommand(name, { numberOfKeys: keys, lua });
-  }
-}
+/** A layout's Lua scripts, by the command name each is registered as. */
+export type Scripts = Record<string, { keys: number; lua: string }>;
 
 export class StoreIo {
   private readonly ack: ReplicaAck;
 
+  /** Registers the layout's scripts on both clients (once when they are one). */
   constructor(
+    readonly redis: Redis,
     /** Writes that must survive a failover run on `durable`: WAIT blocks its connection, which must not stall reads. */
     readonly durable: Redis,
     private readonly durability: DurabilityPolicy,
     readonly onError: (err: unknown) => void,
+    scripts: Scripts,
   ) {
+    for (const client of new Set([redis, durable])) {
+      for (const [name, { keys, lua }] of Object.entries(scripts)) client.defineCommand(name, { numberOfKeys: keys, lua });
+    }
     this.ack = new ReplicaAck(durable, durability.replicas, durability.timeoutMs);
   }
 
